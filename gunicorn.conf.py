@@ -1,0 +1,51 @@
+"""gunicorn configuration. Everything tunable comes from the environment.
+
+Prometheus multiprocess mode: the metrics directory is set before any worker imports
+prometheus_client, wiped when the master starts (stale files from an earlier run would be
+summed in), and a worker's live gauges are dropped when it exits.
+"""
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
+# Heartbeat files on tmpfs: a worker blocked on a slow disk must not look dead.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+proc_name = "smsgateway"
+# Headers and request lines Twilio sends are small; anything larger is not Twilio.
+limit_request_line = 8190
+limit_request_fields = 100
+# No control socket (gunicorn >= 25.1 opens one under $HOME by default): nothing here uses
+# it, and it would fail in a read-only container home.
+control_socket_disable = True
+
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+    tempfile.gettempdir(), f"smsgateway-prometheus-{os.getpid()}"
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
+
+
+def on_starting(server: object) -> None:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server: object, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _metrics_dir)

@@ -1,0 +1,136 @@
+"""Admin for the SMS models. Numbers are shown masked; bodies and transcripts are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from sms.masking import mask_phone
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ("masked_number", "user", "is_verified", "verified_at", "opted_out_at", "last_sent_at")
+    list_filter = ("is_verified", ("opted_out_at", admin.EmptyFieldListFilter))
+    search_fields = ("number", "user__username", "user__email")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    fields = (
+        "user",
+        "masked_number",
+        "is_verified",
+        "verified_at",
+        "code_expires_at",
+        "verification_attempts",
+        "last_sent_at",
+        "opted_out_at",
+        "created_at",
+    )
+    readonly_fields = (
+        "masked_number",
+        "verified_at",
+        "code_expires_at",
+        "verification_attempts",
+        "last_sent_at",
+        "created_at",
+    )
+
+    @admin.display(description="number", ordering="number")
+    def masked_number(self, obj: PhoneNumber) -> str:
+        return mask_phone(obj.number)
+
+    def has_add_permission(self, request: object) -> bool:
+        # Numbers are linked by their owners through the API, which verifies them.
+        return False
+
+
+class MediaAttachmentInline(admin.TabularInline):
+    model = MediaAttachment
+    extra = 0
+    can_delete = False
+    fields = ("index", "declared_content_type", "sniffed_content_type", "size_bytes", "file")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "message_sid",
+        "masked_from",
+        "user",
+        "status",
+        "outcome",
+        "num_media",
+        "attempts",
+        "error_code",
+        "received_at",
+        "processed_at",
+    )
+    list_filter = ("status", "outcome", "error_code")
+    search_fields = ("message_sid", "from_number", "user__username")
+    date_hierarchy = "received_at"
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    inlines = [MediaAttachmentInline]
+    exclude = ("from_number", "to_number")
+    readonly_fields = (
+        "message_sid",
+        "masked_from",
+        "masked_to",
+        "body",
+        "num_media",
+        "outcome",
+        "error_code",
+        "attempts",
+        "received_at",
+        "processing_started_at",
+        "processed_at",
+    )
+
+    @admin.display(description="from", ordering="from_number")
+    def masked_from(self, obj: InboundMessage) -> str:
+        return mask_phone(obj.from_number)
+
+    @admin.display(description="to")
+    def masked_to(self, obj: InboundMessage) -> str:
+        return mask_phone(obj.to_number)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(MediaAttachment)
+class MediaAttachmentAdmin(admin.ModelAdmin):
+    list_display = ("message", "index", "declared_content_type", "sniffed_content_type", "size_bytes")
+    list_filter = ("sniffed_content_type",)
+    search_fields = ("message__message_sid",)
+    raw_id_fields = ("message",)
+    readonly_fields = (
+        "message",
+        "index",
+        "url",
+        "declared_content_type",
+        "sniffed_content_type",
+        "size_bytes",
+        "file",
+    )
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(EnrichmentItem)
+class EnrichmentItemAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "kind", "source", "status", "short_value", "created_at")
+    list_filter = ("status", "kind", "source")
+    search_fields = ("user__username", "message__message_sid", "message__from_number")
+    list_select_related = ("user",)
+    raw_id_fields = ("user", "message", "media")
+    readonly_fields = ("message", "media", "kind", "value", "source", "metadata", "created_at")
+
+    @admin.display(description="value")
+    def short_value(self, obj: EnrichmentItem) -> str:
+        return obj.value if len(obj.value) <= 60 else obj.value[:57] + "..."

@@ -1,0 +1,159 @@
+"""Data model (DESIGN.md §5). Invariants are database constraints; every index names its query."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class PhoneNumber(models.Model):
+    """The number a user texts from. One per user; a number belongs to at most one user."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_number")
+    number = models.CharField(max_length=16, unique=True, help_text="E.164, e.g. +14155550100")
+    is_verified = models.BooleanField(default=False, db_column="verified")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_code_hash = models.CharField(max_length=128, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    verification_attempts = models.PositiveSmallIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # "Is this number verified (by anyone)?" — the claim check when linking and the
+            # verified-sender lookup; only verified rows are ever looked up this way.
+            models.Index(
+                fields=["number", "is_verified"],
+                condition=Q(is_verified=True),
+                name="sms_phone_verified_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from sms.masking import mask_phone
+
+        return mask_phone(self.number)
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"
+
+
+class InboundMessage(models.Model):
+    """One Twilio delivery, stored once per MessageSid whatever the retries."""
+
+    message_sid = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbound_messages",
+    )
+    from_number = models.CharField(max_length=32)
+    to_number = models.CharField(max_length=32)
+    body = models.TextField(blank=True)
+    num_media = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.RECEIVED)
+    outcome = models.CharField(max_length=32, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Processing and monitoring: "messages in status X, oldest first" (stuck or
+            # failed work, queue age, recent failures on the performance page).
+            models.Index(fields=["status", "received_at"], name="sms_msg_status_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_sid
+
+
+class MediaAttachment(models.Model):
+    """One MediaUrlN of an MMS, with the type Twilio declared and the type the bytes show."""
+
+    message = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, related_name="media")
+    index = models.PositiveSmallIntegerField()
+    url = models.URLField(max_length=1024)
+    declared_content_type = models.CharField(max_length=128, blank=True)
+    sniffed_content_type = models.CharField(max_length=128, blank=True)
+    size_bytes = models.PositiveIntegerField(null=True, blank=True)
+    file = models.FileField(upload_to="media/%Y/%m/%d/", max_length=512, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "index"], name="sms_media_message_index_uniq"),
+        ]
+        ordering = ["message_id", "index"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}#{self.index}"
+
+
+class ItemKind(models.TextChoices):
+    NOTE = "note", "Note"
+    TAG = "tag", "Tag"
+    CONTACT = "contact", "Contact"
+    LOCATION = "location", "Location"
+    MEDIA = "media", "Media"
+
+
+class ItemSource(models.TextChoices):
+    SMS = "sms", "SMS"
+    MMS = "mms", "MMS"
+    VOICE = "voice", "Voice"
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    APPLIED = "applied", "Applied"
+
+
+class EnrichmentItem(models.Model):
+    """Something extracted from a message, waiting for its owner's review."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrichment_items")
+    message = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="items")
+    media = models.ForeignKey(MediaAttachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="items")
+    kind = models.CharField(max_length=16, choices=ItemKind.choices)
+    value = models.TextField()
+    source = models.CharField(max_length=16, choices=ItemSource.choices)
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # A user's items by status (counts, status filter of the review API).
+            models.Index(fields=["user", "status"], name="sms_item_user_status_idx"),
+            # Newest items across users (admin list, retention sweeps).
+            models.Index(fields=["-created_at"], name="sms_item_created_idx"),
+            # Review API filtered by source and status.
+            models.Index(fields=["user", "source", "status"], name="sms_item_user_src_status_idx"),
+            # The review inbox: a user's pending items, newest first.
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=Q(status="pending"),
+                name="sms_item_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.pk}"

@@ -1,0 +1,49 @@
+"""Test data builders (plain functions: the model is small enough not to need factory_boy)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from sms.models import EnrichmentItem, InboundMessage, ItemKind, ItemSource, PhoneNumber
+
+_seq = itertools.count(1)
+
+
+def user_create(**fields: Any) -> User:
+    n = next(_seq)
+    fields.setdefault("username", f"user{n}")
+    fields.setdefault("email", f"user{n}@example.com")
+    return get_user_model().objects.create_user(password="pw-123456", **fields)
+
+
+def phone_number_create(
+    *, user: User | None = None, number: str | None = None, verified: bool = True, **fields: Any
+) -> PhoneNumber:
+    n = next(_seq)
+    return PhoneNumber.objects.create(
+        user=user or user_create(),
+        number=number or f"+1415555{n % 10000:04d}",
+        is_verified=verified,
+        verified_at=timezone.now() if verified else None,
+        **fields,
+    )
+
+
+def inbound_message_create(**fields: Any) -> InboundMessage:
+    n = next(_seq)
+    fields.setdefault("message_sid", f"SM{n:032d}")
+    fields.setdefault("from_number", "+14155550100")
+    fields.setdefault("to_number", "+15005550006")
+    return InboundMessage.objects.create(**fields)
+
+
+def enrichment_item_create(*, user: User, **fields: Any) -> EnrichmentItem:
+    fields.setdefault("kind", ItemKind.NOTE)
+    fields.setdefault("value", "Had lunch with Sarah")
+    fields.setdefault("source", ItemSource.SMS)
+    return EnrichmentItem.objects.create(user=user, **fields)

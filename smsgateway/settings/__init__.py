@@ -1,0 +1,1 @@
+"""Settings package: base (shared), local (development default), production, test."""

@@ -1,0 +1,350 @@
+"""Settings shared by every environment.
+
+Everything configurable is read from the environment here, in one place. With no
+``DATABASE_URL`` / ``REDIS_URL`` the service runs on its embedded default: SQLite, an
+in-process cache and eager Celery tasks. ``production.py`` refuses to boot without secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# =============================================================================
+# Core
+# =============================================================================
+# Development-only fallback; production.py requires DJANGO_SECRET_KEY.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-0123456789abcdefghijklmnop")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django_prometheus",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "cachalot",
+    "performance",
+    "sms",
+    "loadtesting",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files from gunicorn without a separate web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "smsgateway.urls"
+WSGI_APPLICATION = "smsgateway.wsgi.application"
+ASGI_APPLICATION = "smsgateway.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+
+# Requests larger than this are refused before parsing (Twilio posts a few KB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
+
+# =============================================================================
+# Proxies
+# =============================================================================
+# Only when the service sits behind a proxy we control may X-Forwarded-Proto decide
+# whether the request was https (it changes the URL Twilio's signature covers).
+TRUST_PROXY_HEADERS = env_bool("DJANGO_TRUST_PROXY_HEADERS", False)
+if TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+# =============================================================================
+# Database
+# =============================================================================
+DATABASE_URL = env_str("DATABASE_URL")
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 600)
+DB_POOL = env_bool("DB_POOL", False)
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4)
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", "smsgateway")
+
+
+def database_config(url: str) -> dict[str, object]:
+    """Build the default DATABASES entry from a URL (PostgreSQL) or the SQLite default."""
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "var" / "db.sqlite3",
+            "OPTIONS": {"timeout": 20},
+        }
+    config: dict[str, object] = dict(dj_database_url.parse(url))
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        return config
+    options: dict[str, object] = {
+        "connect_timeout": DB_CONNECT_TIMEOUT,
+        "application_name": DB_APPLICATION_NAME,
+    }
+    if DB_POOL:
+        # Django's own psycopg_pool integration: one pool per process; connections are
+        # returned to it at the end of each request. CONN_MAX_AGE must be 0 with a pool.
+        options["pool"] = {
+            "min_size": DB_POOL_MIN_SIZE,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+        }
+        config["CONN_MAX_AGE"] = 0
+    else:
+        config["CONN_MAX_AGE"] = DB_CONN_MAX_AGE
+        config["CONN_HEALTH_CHECKS"] = True
+    config["OPTIONS"] = options
+    return config
+
+
+DATABASES = {"default": database_config(DATABASE_URL)}
+
+# =============================================================================
+# Cache (Redis through django-redis, or the in-process default)
+# =============================================================================
+REDIS_URL = env_str("REDIS_URL")
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5)
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "smsgw",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # hiredis is picked up by redis-py automatically when installed.
+                "CONNECTION_POOL_KWARGS": {"max_connections": REDIS_MAX_CONNECTIONS},
+                "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "smsgateway-default",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# Named caches (performance.caches.named_cache): TTLs in seconds.
+CACHE_PHONE_LOOKUP_TTL = env_int("CACHE_PHONE_LOOKUP_TTL", 900)
+CACHE_VERIFICATION_TTL = env_int("CACHE_VERIFICATION_TTL", 300)
+CACHE_RATE_LIMIT_TTL = env_int("CACHE_RATE_LIMIT_TTL", 60)
+
+# django-cachalot: ORM read caching for read-mostly tables only. Messages, media and
+# enrichment items are written on every request and must never be cached here; phone
+# numbers have their own explicitly invalidated named cache.
+CACHALOT_ENABLED = env_bool("CACHALOT_ENABLED", True)
+CACHALOT_TIMEOUT = env_int("CACHALOT_TIMEOUT", 3600)
+CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
+    {
+        "auth_user",
+        "auth_group",
+        "auth_permission",
+        "auth_user_groups",
+        "auth_user_user_permissions",
+        "auth_group_permissions",
+        "authtoken_token",
+        "django_content_type",
+    }
+)
+CACHALOT_UNCACHABLE_APPS = frozenset({"sms", "performance", "sessions", "admin"})
+
+# =============================================================================
+# Celery
+# =============================================================================
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or env_str("CELERY_BROKER_URL")))
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+# A task whose worker died is redelivered rather than dropped.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_DEFAULT_QUEUE = "sms"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Must exceed the longest task so acks_late redelivery does not duplicate live work.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# =============================================================================
+# Twilio
+# =============================================================================
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "dev-auth-token")
+TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER", "+15005550006")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
+TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
+TWILIO_HTTP_POOL_SIZE = env_int("TWILIO_HTTP_POOL_SIZE", 10)
+
+# =============================================================================
+# SMS intake and processing
+# =============================================================================
+SMS_WEBHOOK_PUBLIC_URL = env_str("SMS_WEBHOOK_PUBLIC_URL")
+SMS_RATE_LIMIT_PER_HOUR = env_int("SMS_RATE_LIMIT_PER_HOUR", 20)
+SMS_MEDIA_MAX_BYTES = env_int("SMS_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
+SMS_MEDIA_ALLOWED_HOSTS = env_list(
+    "SMS_MEDIA_ALLOWED_HOSTS",
+    ["api.twilio.com", "media.twiliocdn.com", "s3-external-1.amazonaws.com"],
+)
+SMS_MEDIA_ALLOW_PRIVATE_IPS = env_bool("SMS_MEDIA_ALLOW_PRIVATE_IPS", False)
+SMS_DEFAULT_REGION = env_str("SMS_DEFAULT_REGION", "US")
+
+# =============================================================================
+# Speech-to-Text
+# =============================================================================
+SPEECH_API_ENDPOINT = env_str("SPEECH_API_ENDPOINT")
+SPEECH_LANGUAGE_CODE = env_str("SPEECH_LANGUAGE_CODE", "en-US")
+
+# =============================================================================
+# Metrics
+# =============================================================================
+# Set by gunicorn.conf.py (or the environment) before prometheus_client is imported.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# =============================================================================
+# REST framework
+# =============================================================================
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "smsgateway API",
+    "DESCRIPTION": "Phone linking, enrichment review and performance endpoints.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# =============================================================================
+# Logging
+# =============================================================================
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Security events (forged signatures, foreign accounts) go to their own logger.
+        "sms.security": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,30 @@
+"""Production settings: secrets come from the environment and have no defaults.
+
+Importing this module without one of them raises ImproperlyConfigured naming the variable,
+so a misconfigured deployment fails at boot instead of on a request.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+REQUIRED_ENV = (
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+)
+
+_missing = [name for name in REQUIRED_ENV if not os.environ.get(name, "").strip()]
+if _missing:
+    raise ImproperlyConfigured("Production settings need these environment variables: " + ", ".join(_missing))
+
+from .base import *  # noqa: E402, F403
+from .base import env_bool, env_int  # noqa: E402
+
+DEBUG = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)

@@ -1,0 +1,73 @@
+"""Settings: the embedded default and production's refusal to boot without secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REQUIRED_ENV = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+FULL_ENV = {
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/smsgateway",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+}
+
+
+def _settings_probe(settings_module: str, env: dict[str, str], expr: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in FULL_ENV and not k.startswith(("DJANGO_", "CELERY_"))}
+    clean.update(env)
+    clean["DJANGO_SETTINGS_MODULE"] = settings_module
+    code = f"import django; django.setup(); from django.conf import settings; print(repr(({expr},)))"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("missing", REQUIRED_ENV)
+def test_production_refuses_to_boot_without_each_secret(missing: str) -> None:
+    env = {k: v for k, v in FULL_ENV.items() if k != missing}
+    result = _settings_probe("smsgateway.settings.production", env, "settings.DEBUG")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert missing in result.stderr
+
+
+def test_production_boots_with_all_secrets() -> None:
+    result = _settings_probe("smsgateway.settings.production", FULL_ENV, "settings.DATABASES['default']['ENGINE']")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('django.db.backends.postgresql',)"
+
+
+def test_embedded_default_without_database_and_redis_urls() -> None:
+    expr = (
+        "settings.DATABASES['default']['ENGINE'], settings.CACHES['default']['BACKEND'], "
+        "settings.CELERY_TASK_ALWAYS_EAGER"
+    )
+    result = _settings_probe("smsgateway.settings.local", {}, expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "('django.db.backends.sqlite3', 'django.core.cache.backends.locmem.LocMemCache', True)"
+    )
+
+
+def test_redis_url_configures_cache_and_broker() -> None:
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/3"}
+    expr = "settings.CACHES['default']['BACKEND'], settings.CELERY_BROKER_URL, settings.CELERY_TASK_ALWAYS_EAGER"
+    result = _settings_probe("smsgateway.settings.local", env, expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('django_redis.cache.RedisCache', 'redis://127.0.0.1:6379/3', False)"
+
+
+def test_database_pool_setting_switches_to_djangos_pool() -> None:
+    env = {"DATABASE_URL": FULL_ENV["DATABASE_URL"], "DB_POOL": "true"}
+    expr = "settings.DATABASES['default']['OPTIONS']['pool']['max_size'], settings.DATABASES['default']['CONN_MAX_AGE']"
+    result = _settings_probe("smsgateway.settings.local", env, expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(4, 0)"
