@@ -65,3 +65,16 @@ def _clean_redis(settings: Any) -> Iterator[None]:
 
         get_redis_connection("default").flushdb()
     yield
+
+
+@pytest.fixture
+def fake_twilio(settings: Any) -> Iterator[Any]:
+    """A running fake Twilio REST API; settings point the real SDK at it."""
+    from tests.fakes.twilio import FakeTwilio
+
+    fake = FakeTwilio(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN).start()
+    settings.TWILIO_API_BASE_URL = fake.url
+    try:
+        yield fake
+    finally:
+        fake.stop()

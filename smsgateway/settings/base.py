@@ -283,6 +283,7 @@ TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER", "+15005550006")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 TWILIO_HTTP_POOL_SIZE = env_int("TWILIO_HTTP_POOL_SIZE", 10)
+TWILIO_HTTP_RETRY_BACKOFF = env_float("TWILIO_HTTP_RETRY_BACKOFF", 0.5)
 
 # =============================================================================
 # SMS intake and processing

@@ -144,7 +144,9 @@ class FakeServer:
         return Reply(404, b"no route")
 
     def start(self) -> FakeServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"fake-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name=f"fake-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
