@@ -95,3 +95,18 @@ def test_delete_media(fake_twilio: FakeTwilio) -> None:
 def test_delete_media_already_gone_is_done(fake_twilio: FakeTwilio) -> None:
     fake_twilio.fail_next(404, code=20404)
     get_twilio_client().delete_media(message_sid="MM123", media_sid="ME456")
+
+
+def test_fake_media_redirects_to_cdn_after_basic_auth(fake_twilio: FakeTwilio, settings) -> None:
+    import requests
+
+    url = fake_twilio.add_media(b"\xff\xd8\xff\xe0jpeg", "image/jpeg")
+    assert requests.get(url, timeout=5).status_code == 401
+    first = requests.get(
+        url, auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN), allow_redirects=False, timeout=5
+    )
+    assert first.status_code == 307
+    assert first.headers["Location"].startswith(fake_twilio.cdn.url)
+    cdn = requests.get(first.headers["Location"], timeout=5)
+    assert cdn.content == b"\xff\xd8\xff\xe0jpeg"
+    assert cdn.headers["Content-Type"] == "image/jpeg"

@@ -1,8 +1,13 @@
-"""A fake Twilio REST API on 127.0.0.1 for the real ``twilio`` SDK.
+"""A fake Twilio on 127.0.0.1: the REST API for the real ``twilio`` SDK, and media hosting.
 
-Implements what smsgateway calls: create Message, delete Media. Checks HTTP Basic auth
-against the account SID and token. Scripted failures (``fail_next``) answer the next
-calls with Twilio-shaped errors.
+REST: create Message, delete Media, with HTTP Basic auth checked against the account SID
+and token. Scripted failures (``fail_next``) answer the next calls with Twilio-shaped errors.
+
+Media, as Twilio serves MMS media: ``GET /2010-04-01/Accounts/AC…/Messages/MM…/Media/ME…``
+(Basic auth) answers ``307`` to a separate "CDN" server (another port, so another host for
+redirect checks) that serves the bytes without auth. ``add_media`` registers a file and
+returns its Twilio-style URL; its options make the hostile cases: slow drip, a lying or
+missing Content-Length, 404s right after delivery, oversized bodies.
 """
 
 from __future__ import annotations
@@ -27,6 +32,17 @@ class SentMessage:
 
 
 @dataclass
+class FakeMedia:
+    content: bytes
+    content_type: str
+    chunk_size: int = 64 * 1024
+    chunk_delay: float = 0.0
+    content_length: int | None = None  # None: the true length; -1: no header (chunked)
+    not_found_times: int = 0
+    fetches: int = 0
+
+
+@dataclass
 class FakeTwilio:
     account_sid: str
     auth_token: str
@@ -36,10 +52,28 @@ class FakeTwilio:
     _failures: list[tuple[int, int | None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+    cdn: FakeServer = field(default_factory=FakeServer)
+    media: dict[str, FakeMedia] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.server.route("POST", API + r"/Messages\.json")(self._create_message)
         self.server.route("DELETE", API + r"/Messages/(?P<msid>\w+)/Media/(?P<mesid>\w+)\.json")(self._delete_media)
+        self.server.route("GET", API + r"/Messages/(?P<msid>\w+)/Media/(?P<mesid>\w+)")(self._get_media)
+        self.cdn.route("GET", r"/media/(?P<mesid>\w+)")(self._cdn_media)
+
+    def add_media(
+        self,
+        content: bytes,
+        content_type: str,
+        *,
+        message_sid: str = "MM00000000000000000000000000000000",
+        **options: float | int | None,
+    ) -> str:
+        """Host ``content``; returns the MediaUrl Twilio would post for it."""
+        with self._lock:
+            media_sid = f"ME{next(self._seq):032x}"
+            self.media[media_sid] = FakeMedia(content, content_type, **options)  # type: ignore[arg-type]
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
 
     @property
     def url(self) -> str:
@@ -47,10 +81,12 @@ class FakeTwilio:
 
     def start(self) -> FakeTwilio:
         self.server.start()
+        self.cdn.start()
         return self
 
     def stop(self) -> None:
         self.server.stop()
+        self.cdn.stop()
 
     def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
         """Answer the next ``times`` calls with ``status`` (and Twilio error ``code``)."""
@@ -102,6 +138,34 @@ class FakeTwilio:
         with self._lock:
             self.deleted_media.append((request.match["msid"], request.match["mesid"]))
         return Reply(204)
+
+    def _get_media(self, request: Request) -> Reply:
+        failure = self._scripted_failure(request)
+        if failure:
+            return failure
+        assert request.match is not None
+        media = self.media.get(request.match["mesid"])
+        if media is None:
+            return _error(404, 20404, "The requested resource was not found")
+        with self._lock:
+            media.fetches += 1
+            if media.not_found_times > 0:
+                media.not_found_times -= 1
+                return _error(404, 20404, "The requested resource was not found")
+        return Reply(307, b"", {"Location": f"{self.cdn.url}/media/{request.match['mesid']}"})
+
+    def _cdn_media(self, request: Request) -> Reply:
+        assert request.match is not None
+        media = self.media.get(request.match["mesid"])
+        if media is None:
+            return Reply(404, b"NoSuchKey")
+        chunks = [media.content[i : i + media.chunk_size] for i in range(0, len(media.content), media.chunk_size)]
+        length = media.content_length
+        if length is None:
+            return Reply(200, iter(chunks), {"Content-Type": media.content_type}, media.chunk_delay, len(media.content))
+        if length < 0:
+            return Reply(200, iter(chunks), {"Content-Type": media.content_type}, media.chunk_delay)
+        return Reply(200, iter(chunks), {"Content-Type": media.content_type}, media.chunk_delay, length)
 
 
 def _error(status: int, code: int | None, message: str) -> Reply:
