@@ -31,3 +31,9 @@ def phone_lookup_get(*, number: str) -> SenderInfo | None:
     info = None if row is None else SenderInfo(row[0], row[1], row[2] is not None)
     cache.set(number, None if info is None else (info.user_id, info.is_verified, info.is_opted_out))
     return info
+
+
+def number_is_opted_out(*, number: str) -> bool:
+    """Whether ``number`` asked us (STOP) to send nothing. Every outbound path checks this."""
+    info = phone_lookup_get(number=number)
+    return info is not None and info.is_opted_out
