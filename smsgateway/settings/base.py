@@ -88,8 +88,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves the admin's static files from gunicorn without a separate web server.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -128,7 +126,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
@@ -157,6 +155,10 @@ DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
 DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", "smsgateway")
+# psycopg 3 server-side binding + automatic prepared statements (DESIGN.md §6). Off by
+# default: measured in docs/PERFORMANCE.md; never behind PgBouncer in transaction mode.
+DB_SERVER_SIDE_BINDING = env_bool("DB_SERVER_SIDE_BINDING", False)
+DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 0)
 
 
 def database_config(url: str) -> dict[str, object]:
@@ -174,6 +176,10 @@ def database_config(url: str) -> dict[str, object]:
         "connect_timeout": DB_CONNECT_TIMEOUT,
         "application_name": DB_APPLICATION_NAME,
     }
+    if DB_SERVER_SIDE_BINDING:
+        options["server_side_binding"] = True
+    if DB_PREPARE_THRESHOLD > 0:
+        options["prepare_threshold"] = DB_PREPARE_THRESHOLD
     if DB_POOL:
         # Django's own psycopg_pool integration: one pool per process; connections are
         # returned to it at the end of each request. CONN_MAX_AGE must be 0 with a pool.
