@@ -117,9 +117,9 @@ def run_one(name: str, extra: dict[str, str], duration: int, connections: int) -
     try:
         for _ in range(200):
             try:
-                if requests.get(url, timeout=2).status_code == 200:
+                if requests.get(url, timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         # warm every worker's connection
         subprocess.run(["wrk", "-t1", f"-c{connections}", "-d2s", url], capture_output=True, check=True)
