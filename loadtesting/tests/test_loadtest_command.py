@@ -2,6 +2,7 @@
 the real webhook is exercised by test_live_loadtest.py)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -141,8 +142,6 @@ def test_invalid_options_are_usage_errors(options):
 )
 def test_command_line_usage_errors_exit_2(argv):
     env = {"DJANGO_SETTINGS_MODULE": "smsgateway.settings.test", "PATH": "/usr/bin:/bin"}
-    import os
-
     env.update({k: v for k, v in os.environ.items() if k in {"DATABASE_URL", "REDIS_URL"}})
     proc = subprocess.run(
         [sys.executable, "manage.py", "loadtest", *argv], cwd=ROOT, env=env, capture_output=True, timeout=60

@@ -37,7 +37,7 @@ def test_clears_opt_outs_and_unverified_state_left_by_earlier_runs():
 
 def test_resets_rate_limit_windows_and_warms_the_lookup_cache():
     number = sender_number(0)
-    redis = cache.client.get_client(write=True)
+    redis = cache.client.get_client(write=True)  # type: ignore[attr-defined]
     redis.zadd(rate_limit_key(number), {"x": 1})
     phone_lookup_cache().set(number, None)  # a stale negative result from before setup
 

@@ -1,4 +1,5 @@
 import random
+from typing import Any
 
 import phonenumbers
 import pytest
@@ -20,7 +21,7 @@ ACCOUNT = "AC" + "a" * 32
 
 
 def make_generator(**overrides):
-    options = {
+    options: dict[str, Any] = {
         "run_id": "0badc0de",
         "sign_url": URL,
         "auth_token": TOKEN,
