@@ -1,8 +1,9 @@
 """Did every accepted message of a run become items? The run's rows, by status, after a drain.
 
 A run's messages are the InboundMessage rows whose MessageSid starts with ``SM``/``MM`` and
-the run id (loadtesting.traffic.run_message_sid). Rows the webhook stored with a non-accepting
-outcome (if it stores any) are not expected to be processed and are left out of ``accepted``.
+the run id (loadtesting.traffic.run_message_sid). The webhook stores a message only when it
+accepts it (DESIGN.md §3.7), so every such row is an accepted message that must be processed.
+``InboundMessage.outcome`` is the processing result (saved/empty/failed), not the webhook's.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from sms.models import InboundMessage, MessageStatus
 
 
 def run_messages(run_id: str) -> QuerySet[InboundMessage]:
-    accepted = Q(outcome="") | Q(outcome="accepted")
     return InboundMessage.objects.filter(
         Q(message_sid__startswith=f"SM{run_id}") | Q(message_sid__startswith=f"MM{run_id}")
-    ).filter(accepted)
+    )
 
 
 def end_to_end_summary(run_id: str) -> dict[str, Any]:

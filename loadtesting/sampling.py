@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 
 CacheCounters = dict[str, dict[str, float]]
 
+# Caches whose entry is a flag whose absence is the normal answer: rate_limit_status holds
+# "over the limit until …" only for senders over the limit, so almost every lookup is a miss by
+# design. They are reported per cache but left out of the headline hit rate, which measures
+# whether lookups of data (sender, verification status) are served from the cache.
+FLAG_CACHES = frozenset({"rate_limit_status"})
+
 
 def parse_cache_counters(text: str) -> CacheCounters:
     """``{cache: {"hits": n, "misses": n}}`` from a Prometheus text exposition."""
@@ -51,7 +57,7 @@ def scrape_cache_counters(metrics_url: str, timeout: float = 5.0) -> CacheCounte
 
 
 def cache_stats_delta(before: CacheCounters | None, after: CacheCounters | None) -> dict[str, Any] | None:
-    """Hit rate (percent) of the lookups made between two scrapes, overall and per cache."""
+    """Hit rate (percent) of the lookups made between two scrapes: headline (data caches) and per cache."""
     if before is None or after is None:
         return None
     by_cache: dict[str, dict[str, Any]] = {}
@@ -63,6 +69,8 @@ def cache_stats_delta(before: CacheCounters | None, after: CacheCounters | None)
         if lookups <= 0:
             continue
         by_cache[name] = {"hits": int(hits), "misses": int(misses), "hit_rate": round(100 * hits / lookups, 3)}
+        if name in FLAG_CACHES:
+            continue
         total_hits += hits
         total_misses += misses
     lookups = total_hits + total_misses
@@ -71,6 +79,7 @@ def cache_stats_delta(before: CacheCounters | None, after: CacheCounters | None)
         "misses": int(total_misses),
         "hit_rate": round(100 * total_hits / lookups, 3) if lookups else None,
         "by_cache": by_cache,
+        "excluded": sorted(FLAG_CACHES & by_cache.keys()),
     }
 
 

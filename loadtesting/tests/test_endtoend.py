@@ -44,10 +44,12 @@ def test_summary_counts_the_runs_messages_by_status_with_latency_percentiles():
     }
 
 
-def test_rows_stored_with_a_refusing_outcome_are_not_expected_to_be_processed():
-    message(1, MessageStatus.PROCESSED, latency_ms=50, outcome="accepted")
-    message(2, MessageStatus.RECEIVED, outcome="rate_limited")
-    assert end_to_end_summary(RUN)["accepted"] == 1
+def test_processing_results_count_by_status_whatever_the_outcome_text():
+    message(1, MessageStatus.PROCESSED, latency_ms=50, outcome="saved")
+    message(2, MessageStatus.PROCESSED, latency_ms=50, outcome="empty")
+    message(3, MessageStatus.FAILED, outcome="failed")
+    summary = end_to_end_summary(RUN)
+    assert (summary["accepted"], summary["processed"], summary["failed"]) == (3, 2, 1)
 
 
 def test_drain_returns_as_soon_as_nothing_is_pending():

@@ -44,7 +44,16 @@ def test_hit_rate_is_the_delta_between_scrapes():
         "misses": 10,
         "hit_rate": 99.0,
         "by_cache": {"phone_lookup": {"hits": 990, "misses": 10, "hit_rate": 99.0}},
+        "excluded": [],
     }
+
+
+def test_flag_caches_are_shown_but_left_out_of_the_headline_rate():
+    after = {"phone_lookup": {"hits": 99.0, "misses": 1.0}, "rate_limit_status": {"hits": 0.0, "misses": 100.0}}
+    delta = cache_stats_delta({}, after) or {}
+    assert delta["hit_rate"] == 99.0
+    assert delta["by_cache"]["rate_limit_status"]["hit_rate"] == 0.0
+    assert delta["excluded"] == ["rate_limit_status"]
 
 
 def test_no_lookups_or_no_scrape_means_no_hit_rate():
