@@ -11,7 +11,7 @@ import requests
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from loadtesting.management.commands.loadtest import ROOT, parse_duration, parse_wait
+from loadtesting.management.commands.loadtest import ROOT, offered_per_sender, parse_duration, parse_wait
 from loadtesting.tests.fake_webhook import FakeWebhook
 from tests.live import free_port
 
@@ -157,3 +157,27 @@ def test_durations(text, seconds):
 def test_wait_ranges():
     assert parse_wait("0.5-1.5") == (0.5, 1.5)
     assert parse_wait("1") == (1.0, 1.0)
+
+
+def test_offered_messages_per_sender_for_the_seed_scenario():
+    seed = {"users": 100, "rate": None, "wait": None, "duration": 60, "senders": 1000}
+    assert offered_per_sender(seed) == pytest.approx(6.0)
+    assert offered_per_sender({**seed, "rate": 2, "senders": 100}) == pytest.approx(120.0)
+
+
+def test_warns_when_senders_are_too_few_for_the_rate_limit(webhook, tmp_path):
+    err = tmp_path / "err.txt"
+    with open(err, "w") as stream:
+        call_command(
+            "loadtest",
+            url=webhook.url,
+            users=2,
+            duration=1,
+            rate=30,
+            senders=2,
+            mms_ratio=0,
+            no_end_to_end=True,
+            stdout=open(tmp_path / "out.txt", "w"),
+            stderr=stream,
+        )
+    assert "exceed the rate limit of 20/hour" in err.read_text()

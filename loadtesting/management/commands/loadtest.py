@@ -226,6 +226,14 @@ class Command(BaseCommand):
             raise CommandError("--spawn-rate must be positive", returncode=USAGE_ERROR)
         if options["rate"] is not None and options["rate"] <= 0:
             raise CommandError("--rate must be positive", returncode=USAGE_ERROR)
+        per_sender = offered_per_sender(options)
+        if per_sender > settings.SMS_RATE_LIMIT_PER_HOUR:
+            self.stderr.write(
+                f"note: about {per_sender:.0f} messages per sender exceed the rate limit of "
+                f"{settings.SMS_RATE_LIMIT_PER_HOUR}/hour (if the target uses this setting): expect "
+                f"rate_limited replies, or raise --senders to at least "
+                f"{int(per_sender * options['senders'] / settings.SMS_RATE_LIMIT_PER_HOUR) + 1}."
+            )
         if options["mms_ratio"] > 0 and not options["media_server"]:
             self.stderr.write(
                 "note: without --media-server, MMS media URLs point at api.twilio.com; the target's "
@@ -331,6 +339,16 @@ class Command(BaseCommand):
         if proc.returncode != 0 or not Path(config["results_path"]).exists():
             tail = log_path.read_text(errors="replace")[-4000:]
             raise CommandError(f"locust failed (exit {proc.returncode}):\n{tail}", returncode=1)
+
+
+def offered_per_sender(options: dict[str, Any]) -> float:
+    """Messages each sender will send in the run, on average (before duplicates)."""
+    if options["rate"]:
+        per_user = float(options["rate"])
+    else:
+        low, high = options["wait"] or (0.5, 1.5)
+        per_user = 1 / max((low + high) / 2, 0.001)
+    return options["users"] * per_user * options["duration"] / options["senders"]
 
 
 def _origin(url: str) -> str:
