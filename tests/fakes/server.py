@@ -50,7 +50,7 @@ Handler = Callable[[Request], Reply]
 
 
 class FakeServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -114,7 +114,8 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
-        self.httpd = ThreadingHTTPServer((host, 0), _Handler)
+        # port 0: any free port; a fixed one when another process must know it in advance.
+        self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]

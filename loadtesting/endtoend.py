@@ -1,0 +1,81 @@
+"""Did every accepted message of a run become items? The run's rows, by status, after a drain.
+
+A run's messages are the InboundMessage rows whose MessageSid starts with ``SM``/``MM`` and
+the run id (loadtesting.traffic.run_message_sid). The webhook stores a message only when it
+accepts it (DESIGN.md §3.7), so every such row is an accepted message that must be processed.
+``InboundMessage.outcome`` is the processing result (saved/empty/failed), not the webhook's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+
+from loadtesting.report import percentile
+from sms.models import InboundMessage, MessageStatus
+
+
+def run_messages(run_id: str) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(
+        Q(message_sid__startswith=f"SM{run_id}") | Q(message_sid__startswith=f"MM{run_id}")
+    )
+
+
+def end_to_end_summary(run_id: str) -> dict[str, Any]:
+    """Counts by status and received→processed latency of the run's accepted messages."""
+    rows = run_messages(run_id)
+    counts = dict.fromkeys(MessageStatus.values, 0)
+    for status, n in rows.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"):
+        counts[status] = n
+    durations: list[timedelta] = list(
+        rows.filter(status=MessageStatus.PROCESSED, processed_at__isnull=False)
+        .annotate(latency=ExpressionWrapper(F("processed_at") - F("received_at"), output_field=DurationField()))
+        .values_list("latency", flat=True)
+    )
+    latencies = sorted(d.total_seconds() * 1000 for d in durations)
+    accepted = sum(counts.values())
+    processed = counts[MessageStatus.PROCESSED]
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    return {
+        "accepted": accepted,
+        "processed": processed,
+        "failed": counts[MessageStatus.FAILED],
+        "pending": counts[MessageStatus.RECEIVED] + counts[MessageStatus.PROCESSING],
+        "unprocessed": accepted - processed,
+        "p50_ms": None if p50 is None else round(p50, 1),
+        "p95_ms": None if p95 is None else round(p95, 1),
+    }
+
+
+def end_to_end_drain(
+    run_id: str,
+    *,
+    timeout: float,
+    poll: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Wait up to ``timeout`` seconds for the run's messages to leave received/processing."""
+    started = clock()
+    while True:
+        summary = end_to_end_summary(run_id)
+        waited = clock() - started
+        if summary["pending"] == 0 or waited >= timeout:
+            break
+        sleep(min(poll, max(timeout - waited, 0)))
+    summary["drained"] = summary["pending"] == 0
+    summary["waited_s"] = round(waited, 2)
+    return summary
+
+
+def database_reachable() -> bool:
+    try:
+        connection.ensure_connection()
+    except Exception:
+        return False
+    return True
