@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
-def _user(username: str, **flags: bool) -> User:
+def _user(username: str, **flags: Any) -> User:
     return User.objects.create_user(username=username, password="pw-123456", **flags)
 
 

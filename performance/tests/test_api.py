@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from django.db import connections
+from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from performance import metrics
 from performance.caches import named_cache
-from performance.snapshots import KEY_PREFIX, _redis
+from performance.snapshots import KEY_PREFIX
 from sms.tests.factories import inbound_message_create
 from tests.live import free_port
 
@@ -132,10 +134,8 @@ def test_stats_processing_by_kind_errors_and_outbound(super_api: APIClient) -> N
 
 
 def test_stats_throughput_uses_stored_samples(super_api: APIClient) -> None:
-    client = _redis()
+    client = get_redis_connection()
     now_webhooks = metrics.sample_total("smsgw_webhook_outcomes_total")
-    import time
-
     # A sample stored 30 s ago, 60 webhooks fewer than now: 2 per second.
     client.lpush(
         "smsgw:perf:samples",
@@ -213,7 +213,7 @@ def test_connections_lists_every_process_and_totals(staff_api: APIClient) -> Non
         "published_at": 2.0,
         "pools": {"redis": {"size": 3, "in_use": 1, "idle": 2, "waiting": 0, "max": 50}},
     }
-    _redis().set(KEY_PREFIX + "other-host:4242", json.dumps(other), ex=30)
+    get_redis_connection().set(KEY_PREFIX + "other-host:4242", json.dumps(other), ex=30)
     data = staff_api.get(BASE + "connections/").json()
     procs = {(p["host"], p["pid"]): p for p in data["processes"]}
     own = next(p for (host, pid), p in procs.items() if pid == os.getpid())
@@ -258,7 +258,7 @@ def test_health_503_when_broker_is_down(api: APIClient, settings) -> None:
 
 
 def test_health_cold_cache_is_healthy(api: APIClient) -> None:
-    _redis().flushdb()
+    get_redis_connection().flushdb()
     assert api.get(BASE + "health/").status_code == 200
 
 
