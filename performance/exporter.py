@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from performance import metrics, snapshots
 from performance.queue import celery_queue_depth
+from performance.readings import throughput_record
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def metrics_export(request: HttpRequest) -> HttpResponse:
     try:
         celery_queue_depth()
         snapshots.publish_snapshot()
+        throughput_record()
     except Exception:
         logger.warning("refreshing queue/pool gauges failed", exc_info=True)
     return HttpResponse(generate_latest(metrics.read_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,7 @@ stops refreshing its key and drops out after the TTL. The same thread sets the
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -116,10 +117,25 @@ def pool_totals(snapshots: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return dict(sorted(totals.items()))
 
 
+def unpublish_snapshot() -> None:
+    """Drop this process's snapshot at a clean exit (a killed process expires with the TTL)."""
+    try:
+        client = _redis()
+        if client is not None:
+            client.delete(process_key())
+    except Exception:
+        logger.debug("pool snapshot unpublish failed", exc_info=True)
+
+
 def _publish_forever(interval: float) -> None:
+    from performance.readings import throughput_record
+
     while True:
         try:
             publish_snapshot()
+            # One process per interval (a Redis lock decides) stores a throughput sample, so
+            # the 1- and 5-minute rates have history even when nobody reads the stats.
+            throughput_record(min_interval=interval)
         except Exception:
             logger.warning("pool snapshot publish failed", exc_info=True)
         time.sleep(interval)
@@ -137,4 +153,5 @@ def ensure_publisher() -> bool:
         _publisher_pid = os.getpid()
         thread = threading.Thread(target=_publish_forever, args=(interval,), name="perf-snapshots", daemon=True)
         thread.start()
+        atexit.register(unpublish_snapshot)
     return True

@@ -33,22 +33,27 @@ def postgresql_pool_stats(alias: str = "default") -> PoolStats:
     pools = getattr(wrapper_class, "_connection_pools", {})
     pool = pools.get(alias)
     if pool is not None:
-        stats = pool.get_stats()
-        size = int(stats.get("pool_size", 0))
-        idle = int(stats.get("pool_available", 0))
-        return {
-            "size": size,
-            "in_use": max(size - idle, 0),
-            "idle": idle,
-            "waiting": int(stats.get("requests_waiting", 0)),
-            "max": int(stats.get("pool_max", pool.max_size)),
-        }
+        return psycopg_pool_stats(pool)
     with _lock:
         wrappers = [w for w in _open_wrappers if w.alias == alias and w.connection is not None]
     # A connection inside a transaction or running a query is in use; between requests it idles.
     in_use = sum(1 for w in wrappers if w.in_atomic_block or _is_busy(w.connection))
     size = len(wrappers)
     return {"size": size, "in_use": in_use, "idle": size - in_use, "waiting": 0, "max": size}
+
+
+def psycopg_pool_stats(pool: Any) -> PoolStats:
+    """A psycopg_pool.ConnectionPool in the common shape."""
+    stats = pool.get_stats()
+    size = int(stats.get("pool_size", 0))
+    idle = int(stats.get("pool_available", 0))
+    return {
+        "size": size,
+        "in_use": max(size - idle, 0),
+        "idle": idle,
+        "waiting": int(stats.get("requests_waiting", 0)),
+        "max": int(stats.get("pool_max", pool.max_size)),
+    }
 
 
 def _is_busy(raw: Any) -> bool:
