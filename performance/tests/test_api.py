@@ -274,3 +274,20 @@ def test_openapi_schema_documents_every_endpoint_shape() -> None:
     components = schema["components"]["schemas"]
     stats = components["Stats"]["properties"]
     assert {"throughput", "webhook", "processing", "queue_depth", "uptime_seconds", "caches"} <= set(stats)
+
+
+def test_queue_depth_counts_the_broker_list_and_its_priority_lists(staff_api: APIClient, settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = settings.CACHES["default"]["LOCATION"]
+    client = get_redis_connection()
+    client.lpush("sms", "a", "b", "c")
+    client.lpush("sms\x06\x169", "d")
+    client.lpush("other", "x")
+    assert staff_api.get(BASE + "stats/").json()["queue_depth"] == {"sms": 4}
+    assert metrics.sample_total("smsgw_celery_queue_depth", {"queue": "sms"}) == 4
+
+
+def test_queue_depth_unavailable_when_broker_down(staff_api: APIClient, settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert staff_api.get(BASE + "stats/").json()["queue_depth"] == {"sms": None}
