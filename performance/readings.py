@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from performance import metrics
 
 logger = logging.getLogger(__name__)
 
+RESET_AT_KEY = "smsgw:perf:reset-at"
 BASELINE_KEY = "smsgw:perf:baseline"
 SAMPLES_KEY = "smsgw:perf:samples"
 SAMPLE_LOCK_KEY = "smsgw:perf:sample-lock"
@@ -60,29 +63,54 @@ class Baseline:
     totals: Totals
 
 
-def baseline_get() -> Baseline:
+def universe() -> str:
+    """The processes whose metrics one read sums: those sharing a multiprocess directory on
+    this host (or this process alone). Baselines and samples are kept per universe so that
+    figures from different hosts are never subtracted from one another."""
+    return f"{socket.gethostname()}:{metrics.multiprocess_dir() or f'pid{os.getpid()}'}"
+
+
+def _load(key: str) -> Any:
     client = _redis()
-    raw = client.get(BASELINE_KEY) if client is not None else caches["default"].get(BASELINE_KEY)
-    if not raw:
+    raw = client.get(key) if client is not None else caches["default"].get(key)
+    return json.loads(raw) if raw else None
+
+
+def _store(key: str, value: Any) -> None:
+    data = json.dumps(value)
+    client = _redis()
+    if client is not None:
+        client.set(key, data)
+    else:
+        caches["default"].set(key, data, None)
+
+
+def _store_baseline(reset_at: float, totals: Totals) -> Baseline:
+    rows = [[name, list(labels), value] for (name, labels), value in totals.items()]
+    _store(BASELINE_KEY + ":" + universe(), {"reset_at": reset_at, "totals": rows})
+    return Baseline(reset_at, totals)
+
+
+def baseline_get(totals: Totals | None = None) -> Baseline:
+    """The baseline of the last reset for this universe. A reset made on another host is
+    taken here at the first read after it (or by the snapshot thread within one interval)."""
+    reset_at = _load(RESET_AT_KEY)
+    if reset_at is None:
         return Baseline(None, {})
-    data = json.loads(raw)
-    totals: Totals = {(name, tuple(tuple(pair) for pair in labels)): value for name, labels, value in data["totals"]}
-    return Baseline(data["reset_at"], totals)
+    own = _load(BASELINE_KEY + ":" + universe())
+    if own is None or own["reset_at"] < reset_at:
+        return _store_baseline(float(reset_at), totals if totals is not None else current_totals())
+    stored: Totals = {(name, tuple(tuple(pair) for pair in labels)): value for name, labels, value in own["totals"]}
+    return Baseline(float(reset_at), stored)
 
 
 def baseline_reset() -> Baseline:
     """Store the current totals as the baseline that "since reset" figures subtract."""
-    totals = current_totals()
-    data = json.dumps(
-        {"reset_at": time.time(), "totals": [[name, list(labels), value] for (name, labels), value in totals.items()]}
-    )
-    client = _redis()
-    if client is not None:
-        client.set(BASELINE_KEY, data)
-    else:
-        caches["default"].set(BASELINE_KEY, data, None)
+    reset_at = time.time()
+    baseline = _store_baseline(reset_at, current_totals())
+    _store(RESET_AT_KEY, reset_at)
     logger.info("performance metrics baseline reset")
-    return baseline_get()
+    return baseline
 
 
 def since(current: Totals, baseline: Baseline) -> Totals:
@@ -149,6 +177,10 @@ def histogram_quantiles(
 
 
 # --- Throughput ---------------------------------------------------------------------------
+def samples_key() -> str:
+    return SAMPLES_KEY + ":" + universe()
+
+
 def _sample(totals: Totals) -> dict[str, float]:
     return {
         "ts": time.time(),
@@ -163,12 +195,13 @@ def throughput_record(totals: Totals | None = None, min_interval: float = 5.0) -
     client = _redis()
     if client is None:
         return
-    if not client.set(SAMPLE_LOCK_KEY, "1", nx=True, px=max(int(min_interval * 1000), 1)):
+    if not client.set(SAMPLE_LOCK_KEY + ":" + universe(), "1", nx=True, px=max(int(min_interval * 1000), 1)):
         return
     sample = _sample(totals if totals is not None else current_totals())
+    key = samples_key()
     pipe = client.pipeline()
-    pipe.lpush(SAMPLES_KEY, json.dumps(sample))
-    pipe.ltrim(SAMPLES_KEY, 0, SAMPLES_KEPT - 1)
+    pipe.lpush(key, json.dumps(sample))
+    pipe.ltrim(key, 0, SAMPLES_KEPT - 1)
     pipe.execute()
 
 
@@ -178,7 +211,7 @@ def throughput(totals: Totals, windows: tuple[int, ...] = (60, 300)) -> dict[str
     than the window right after a start); rates are None until a sample is 1 s old."""
     now = _sample(totals)
     client = _redis()
-    history = [json.loads(raw) for raw in client.lrange(SAMPLES_KEY, 0, -1)] if client is not None else []
+    history = [json.loads(raw) for raw in client.lrange(samples_key(), 0, -1)] if client is not None else []
     result: dict[str, dict[str, float | None]] = {}
     for window in windows:
         inside = [s for s in history if now["ts"] - s["ts"] <= window + 1]

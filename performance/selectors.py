@@ -31,7 +31,7 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
     if lifetime is None:
         lifetime = readings.current_totals()
     if delta is None:
-        delta = readings.since(lifetime, readings.baseline_get())
+        delta = readings.since(lifetime, readings.baseline_get(lifetime))
     known = registered_caches()
     names = set(known) | set(by_label(lifetime, "smsgw_cache_hits_total", "cache"))
     names |= set(by_label(lifetime, "smsgw_cache_misses_total", "cache"))
@@ -105,7 +105,7 @@ def _processing(delta: Totals) -> dict[str, Any]:
 def performance_stats_get() -> dict[str, Any]:
     """The whole picture in one document (the ``stats`` endpoint and the admin page)."""
     lifetime = readings.current_totals()
-    baseline = readings.baseline_get()
+    baseline = readings.baseline_get(lifetime)
     delta = readings.since(lifetime, baseline)
     readings.throughput_record(lifetime)
     connection_stats = connection_stats_get()

@@ -128,7 +128,7 @@ def unpublish_snapshot() -> None:
 
 
 def _publish_forever(interval: float) -> None:
-    from performance.readings import throughput_record
+    from performance.readings import baseline_get, throughput_record
 
     while True:
         try:
@@ -136,6 +136,8 @@ def _publish_forever(interval: float) -> None:
             # One process per interval (a Redis lock decides) stores a throughput sample, so
             # the 1- and 5-minute rates have history even when nobody reads the stats.
             throughput_record(min_interval=interval)
+            # A reset made on another host reaches this one within an interval.
+            baseline_get()
         except Exception:
             logger.warning("pool snapshot publish failed", exc_info=True)
         time.sleep(interval)

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from performance import metrics
 from performance.caches import named_cache
+from performance.readings import RESET_AT_KEY, samples_key
 from performance.snapshots import KEY_PREFIX
 from sms.tests.factories import inbound_message_create
 from tests.live import free_port
@@ -103,6 +104,18 @@ def test_stats_counts_since_reset_and_prometheus_counters_stay_monotonic(super_a
     assert f'smsgw_webhook_outcomes_total{{outcome="accepted"}} {before_any + 5}' in prom
 
 
+def test_reset_made_on_another_host_is_taken_at_the_next_read(staff_api: APIClient) -> None:
+    metrics.WEBHOOK_OUTCOMES.labels("help").inc(2)
+    assert staff_api.get(BASE + "stats/").json()["reset_at"] is None
+    # Another host's superuser reset: only the shared reset time is new to this host.
+    get_redis_connection().set(RESET_AT_KEY, json.dumps(time.time()))
+    stats = staff_api.get(BASE + "stats/").json()
+    assert stats["reset_at"] is not None
+    assert stats["webhook"]["outcomes"].get("help", 0) == 0
+    metrics.WEBHOOK_OUTCOMES.labels("help").inc()
+    assert staff_api.get(BASE + "stats/").json()["webhook"]["outcomes"]["help"] == 1
+
+
 def test_stats_percentiles_come_from_histogram_buckets(super_api: APIClient) -> None:
     super_api.post(BASE + "reset/")
     # 90 fast answers in (2 ms, 3 ms], 10 slow ones in (50 ms, 100 ms].
@@ -138,7 +151,7 @@ def test_stats_throughput_uses_stored_samples(super_api: APIClient) -> None:
     now_webhooks = metrics.sample_total("smsgw_webhook_outcomes_total")
     # A sample stored 30 s ago, 60 webhooks fewer than now: 2 per second.
     client.lpush(
-        "smsgw:perf:samples",
+        samples_key(),
         json.dumps({"ts": time.time() - 30, "webhooks": now_webhooks - 60, "processed": 0}),
     )
     throughput = super_api.get(BASE + "stats/").json()["throughput"]

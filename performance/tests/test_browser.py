@@ -11,6 +11,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 from performance import readings
 from sms.tests.factories import inbound_message_create
@@ -56,9 +58,11 @@ def test_operator_logs_in_reads_the_page_and_resets_metrics(browser, live_server
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys("password")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait = WebDriverWait(browser, 15)
+    wait.until(EC.url_to_be(live_server.url + "/admin/"))
 
     browser.find_element(By.LINK_TEXT, "Performance").click()
-    assert browser.current_url == live_server.url + "/admin/performance/"
+    wait.until(EC.url_to_be(live_server.url + "/admin/performance/"))
     for table in ("perf-traffic", "perf-caches", "perf-pools", "perf-database"):
         assert browser.find_element(By.ID, table).is_displayed()
     cache_names = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#perf-caches tbody td:first-child")]
@@ -70,9 +74,9 @@ def test_operator_logs_in_reads_the_page_and_resets_metrics(browser, live_server
 
     assert readings.baseline_get().reset_at is None
     browser.find_element(By.ID, "action-reset_metrics").click()
-    assert "are you sure" in browser.title.lower()
+    wait.until(EC.title_contains("are you sure"))
     browser.find_element(By.ID, "confirm-action").click()
-    assert browser.current_url == live_server.url + "/admin/performance/"
+    wait.until(EC.url_to_be(live_server.url + "/admin/performance/"))
     assert "Metrics reset" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     assert "since the reset" in browser.find_element(By.ID, "content-main").text
     assert readings.baseline_get().reset_at is not None

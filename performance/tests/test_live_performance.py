@@ -7,13 +7,14 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from tests.live import Gunicorn
+from tests.live import Gunicorn, free_port
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -58,3 +59,22 @@ def test_api_numbers_are_summed_over_gunicorn_workers() -> None:
 
         health = requests.get(server.url + API + "health/", timeout=10)
         assert health.status_code == 200, health.text
+
+
+@pytest.mark.parametrize(
+    ("env", "failing"),
+    [
+        ({"REDIS_URL": "redis://127.0.0.1:{port}/0"}, ["cache", "broker"]),
+        ({"DATABASE_URL": "postgres://postgres@127.0.0.1:{port}/nowhere"}, ["database"]),
+    ],
+    ids=["redis-down", "postgresql-down"],
+)
+def test_live_health_is_503_naming_the_dependency_that_is_down(env: dict[str, str], failing: list[str]) -> None:
+    closed = str(free_port())
+    down: dict[str, Any] = {k: v.format(port=closed) for k, v in env.items()}
+    with Gunicorn(workers=1, **down) as server:
+        response = requests.get(server.url + API + "health/", timeout=15)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == failing
+    assert all(c["error"] for c in body["checks"] if c["name"] in failing)
