@@ -304,3 +304,23 @@ def test_queue_depth_unavailable_when_broker_down(staff_api: APIClient, settings
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     assert staff_api.get(BASE + "stats/").json()["queue_depth"] == {"sms": None}
+
+
+def test_health_names_the_failure_without_leaking_addresses(api: APIClient, settings) -> None:
+    closed = free_port()
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed}/0"
+    body = api.get(BASE + "health/").json()
+    broker = next(c for c in body["checks"] if c["name"] == "broker")
+    assert broker["error"] == "ConnectionError"
+    assert str(closed) not in json.dumps(body)
+
+
+def test_health_check_that_hangs_fails_as_timeout(api: APIClient, settings, monkeypatch) -> None:
+    from performance import health
+
+    settings.PERFORMANCE_HEALTH_TIMEOUT = 0.2
+    monkeypatch.setitem(health.CHECKS, "broker", lambda: time.sleep(1))
+    response = api.get(BASE + "health/")
+    assert response.status_code == 503
+    broker = next(c for c in response.json()["checks"] if c["name"] == "broker")
+    assert broker["error"] == "timeout"
