@@ -7,8 +7,10 @@ the raw totals that Prometheus sees.
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from performance import readings, snapshots
 from performance.caches import registered_caches
@@ -16,8 +18,23 @@ from performance.database import database_stats
 from performance.queue import celery_queue_depth
 from performance.readings import Totals, by_label, histogram_quantiles, total
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 WEBHOOK_QUANTILES = (0.5, 0.95, 0.99)
 PROCESSING_QUANTILES = (0.5, 0.95)
+
+
+def _or_fallback(what: str, fn: Callable[[], T], fallback: T, unavailable: list[str] | None) -> T:
+    """``fn()``, or ``fallback`` when Redis/PostgreSQL fail: the page an operator opens during
+    an outage must still answer, saying what it could not read."""
+    try:
+        return fn()
+    except Exception:
+        logger.warning("performance figures: %s unavailable", what, exc_info=True)
+        if unavailable is not None:
+            unavailable.append(what)
+        return fallback
 
 
 def _ms(quantiles: dict[str, float | None]) -> dict[str, float | None]:
@@ -31,7 +48,8 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
     if lifetime is None:
         lifetime = readings.current_totals()
     if delta is None:
-        delta = readings.since(lifetime, readings.baseline_get(lifetime))
+        baseline = _or_fallback("baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), None)
+        delta = readings.since(lifetime, baseline)
     known = registered_caches()
     names = set(known) | set(by_label(lifetime, "smsgw_cache_hits_total", "cache"))
     names |= set(by_label(lifetime, "smsgw_cache_misses_total", "cache"))
@@ -57,9 +75,10 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
     return result
 
 
-def connection_stats_get() -> dict[str, Any]:
-    """Every pool of every live process, and per pool the totals over processes."""
-    procs = snapshots.all_snapshots()
+def connection_stats_get(unavailable: list[str] | None = None) -> dict[str, Any]:
+    """Every pool of every live process, and per pool the totals over processes (only this
+    process when Redis cannot be read)."""
+    procs = _or_fallback("other processes", snapshots.all_snapshots, [snapshots.local_snapshot()], unavailable)
     return {
         "processes": [
             {
@@ -104,11 +123,17 @@ def _processing(delta: Totals) -> dict[str, Any]:
 
 def performance_stats_get() -> dict[str, Any]:
     """The whole picture in one document (the ``stats`` endpoint and the admin page)."""
+    unavailable: list[str] = []
     lifetime = readings.current_totals()
-    baseline = readings.baseline_get(lifetime)
+    baseline = _or_fallback(
+        "reset baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), unavailable
+    )
     delta = readings.since(lifetime, baseline)
-    readings.throughput_record(lifetime)
-    connection_stats = connection_stats_get()
+    _or_fallback("throughput samples", lambda: readings.throughput_record(lifetime), None, None)
+    no_throughput: dict[str, dict[str, float | None]] = {}
+    throughput = _or_fallback("throughput", lambda: readings.throughput(lifetime), no_throughput, unavailable)
+    connection_stats = connection_stats_get(unavailable)
+    database = _or_fallback("database", lambda: database_stats_get_with(connection_stats), _NO_DATABASE, unavailable)
     started = min((p["started_at"] for p in connection_stats["processes"]), default=snapshots.PROCESS_STARTED_AT)
     now = time.time()
     return {
@@ -116,7 +141,8 @@ def performance_stats_get() -> dict[str, Any]:
         "uptime_seconds": round(now - started, 1),
         "reset_at": baseline.reset_at,
         "seconds_since_reset": round(now - baseline.reset_at, 1) if baseline.reset_at else None,
-        "throughput": readings.throughput(lifetime),
+        "unavailable": unavailable,
+        "throughput": throughput,
         "webhook": {
             "count": int(total(delta, "smsgw_webhook_outcomes_total")),
             "latency_ms": _ms(histogram_quantiles(delta, "smsgw_webhook_latency_seconds", WEBHOOK_QUANTILES)),
@@ -156,8 +182,11 @@ def performance_stats_get() -> dict[str, Any]:
         },
         "caches": cache_stats_list(delta, lifetime),
         "connections": connection_stats,
-        "database": database_stats_get_with(connection_stats),
+        "database": database,
     }
+
+
+_NO_DATABASE: dict[str, Any] = {"vendor": "unavailable", "connections": None, "pools": None, "tables": []}
 
 
 def database_stats_get_with(connection_stats: dict[str, Any]) -> dict[str, Any]:

@@ -73,13 +73,18 @@ def snapshot_ttl() -> int:
     return max(int(settings.PERFORMANCE_SNAPSHOT_INTERVAL) * 3, 10)
 
 
-def publish_snapshot() -> dict[str, Any]:
-    """Publish this process's snapshot (and its pool gauges); returns it."""
+def _gauged_snapshot() -> dict[str, Any]:
     snapshot = local_snapshot()
     for pool, stats in snapshot["pools"].items():
         for state in STATES:
             if state in stats:
                 metrics.POOL_CONNECTIONS.labels(pool, state).set(stats[state])
+    return snapshot
+
+
+def publish_snapshot() -> dict[str, Any]:
+    """Publish this process's snapshot (and its pool gauges); returns it."""
+    snapshot = _gauged_snapshot()
     client = _redis()
     if client is not None:
         client.set(process_key(), json.dumps(snapshot), ex=snapshot_ttl())
@@ -87,11 +92,15 @@ def publish_snapshot() -> dict[str, Any]:
 
 
 def all_snapshots() -> list[dict[str, Any]]:
-    """Snapshots of every live process (this one freshly taken), oldest process first."""
-    own = publish_snapshot()
+    """Snapshots of every live process (this one freshly taken), oldest process first.
+
+    Raises the Redis error when the others cannot be read; ``local_snapshot()`` still works.
+    """
+    own = _gauged_snapshot()
     client = _redis()
     if client is None:
         return [own]
+    client.set(process_key(), json.dumps(own), ex=snapshot_ttl())
     keys = sorted(client.scan_iter(match=KEY_PREFIX + "*", count=500))
     snapshots: dict[tuple[str, int], dict[str, Any]] = {}
     for raw in client.mget(keys) if keys else []:

@@ -150,6 +150,9 @@ class StatsSerializer(serializers.Serializer):
     uptime_seconds = serializers.FloatField(help_text="since the oldest live process started")
     reset_at = serializers.FloatField(allow_null=True)
     seconds_since_reset = serializers.FloatField(allow_null=True)
+    unavailable = serializers.ListField(
+        child=serializers.CharField(), help_text="parts that could not be read (Redis or PostgreSQL down)"
+    )
     throughput = serializers.DictField(child=ThroughputWindowSerializer(), help_text='keys "1m" and "5m"')
     webhook = WebhookStatsSerializer()
     processing = ProcessingStatsSerializer()

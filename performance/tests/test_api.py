@@ -324,3 +324,17 @@ def test_health_check_that_hangs_fails_as_timeout(api: APIClient, settings, monk
     assert response.status_code == 503
     broker = next(c for c in response.json()["checks"] if c["name"] == "broker")
     assert broker["error"] == "timeout"
+
+
+def test_stats_and_admin_page_still_answer_when_redis_is_down(staff_api: APIClient, staff_user, settings) -> None:
+    settings.CACHES = {"default": dict(settings.CACHES["default"], LOCATION=f"redis://127.0.0.1:{free_port()}/0")}
+    response = staff_api.get(BASE + "stats/")
+    assert response.status_code == 200
+    stats = response.json()
+    assert "reset baseline" in stats["unavailable"] and "other processes" in stats["unavailable"]
+    assert [p["pid"] for p in stats["connections"]["processes"]] == [os.getpid()]
+    client = APIClient()
+    client.force_login(staff_user)
+    page = client.get("/admin/performance/")
+    assert page.status_code == 200
+    assert b"Could not read: reset baseline" in page.content
