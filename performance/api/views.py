@@ -38,6 +38,8 @@ class _StaffApi(APIView):
 
 
 class PerformanceStatsApi(_StaffApi):
+    """Everything in one document, all processes together, since the last reset (docs/PERFORMANCE.md)."""
+
     OutputSerializer = s.StatsSerializer
 
     @extend_schema(responses=OutputSerializer, summary="Everything in one document, since the last reset")
@@ -46,6 +48,8 @@ class PerformanceStatsApi(_StaffApi):
 
 
 class PerformanceCacheApi(_StaffApi):
+    """Named caches: hits, misses and hit rate since reset, live entries (SCAN), TTL."""
+
     OutputSerializer = s.CacheStatsSerializer
 
     @extend_schema(responses=OutputSerializer(many=True), summary="Named caches: hit rate, live entries, TTL")
@@ -54,6 +58,8 @@ class PerformanceCacheApi(_StaffApi):
 
 
 class PerformanceDatabaseApi(_StaffApi):
+    """PostgreSQL connections by state, pool totals, and per table size, rows and index scans."""
+
     OutputSerializer = s.DatabaseStatsSerializer
 
     @extend_schema(responses=OutputSerializer, summary="Connections by state, pool, table and index usage")
@@ -62,6 +68,8 @@ class PerformanceDatabaseApi(_StaffApi):
 
 
 class PerformanceConnectionsApi(_StaffApi):
+    """Every pool (size, in use, idle, waiting, max) of every live process, with totals."""
+
     OutputSerializer = s.ConnectionStatsSerializer
 
     @extend_schema(responses=OutputSerializer, summary="Every pool of every live process, with totals")
@@ -93,6 +101,8 @@ class PerformanceHealthApi(APIView):
 
 
 class PerformanceResetApi(_StaffApi):
+    """Superuser: "since reset" figures start now. Prometheus counters are not touched."""
+
     permission_classes = [IsSuperuser]
 
     OutputSerializer = s.ResetSerializer
