@@ -9,6 +9,7 @@ of failing the request.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import caches
@@ -97,6 +98,27 @@ class NamedCache:
             "hit_rate": (hits / lookups) if lookups else None,
         }
 
+    def live_entries(self) -> int | None:
+        """Keys of this cache alive in the backend, counted with SCAN (never on a request path).
+
+        None when the backend cannot enumerate keys (the in-process cache) or is down.
+        """
+        backend = self.backend
+        if not hasattr(backend, "iter_keys"):
+            return None
+        try:
+            return sum(1 for _ in backend.iter_keys(self.prefix + "*", itersize=1000))
+        except Exception:
+            logger.warning("cache %s unavailable for counting", self.name, exc_info=True)
+            return None
+
+    def clear(self) -> int:
+        """Delete every entry of this cache only; returns how many keys went."""
+        backend = self.backend
+        if hasattr(backend, "delete_pattern"):
+            return int(backend.delete_pattern(self.prefix + "*", itersize=1000))
+        raise NotImplementedError(f"cache backend of {self.name!r} cannot delete by pattern")
+
 
 def named_cache(name: str, ttl: int, alias: str = "default") -> NamedCache:
     """The named cache ``name``; the same object is returned for the same name."""
@@ -110,4 +132,25 @@ def named_cache(name: str, ttl: int, alias: str = "default") -> NamedCache:
 
 
 def registered_caches() -> dict[str, NamedCache]:
-    return dict(_registry)
+    """Every named cache known to this process: created here, or declared by a catalog."""
+    for catalog in list(_catalogs):
+        try:
+            declared = list(catalog())
+        except ValueError:
+            # A TTL setting changed since the cache was created (tests do this); the cache
+            # already created is the one in use and is listed.
+            logger.warning("named cache catalog %r conflicts with a created cache", catalog, exc_info=True)
+            continue
+        for cache in declared:
+            _registry.setdefault(cache.name, cache)
+    return dict(sorted(_registry.items()))
+
+
+_catalogs: list[Callable[[], Iterable[NamedCache]]] = []
+
+
+def register_cache_catalog(catalog: Callable[[], Iterable[NamedCache]]) -> None:
+    """Declare an app's named caches, so the performance pages list them even in a process
+    that has not used them yet. ``catalog`` is called at read time (settings then apply)."""
+    if catalog not in _catalogs:
+        _catalogs.append(catalog)

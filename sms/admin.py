@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from sms.masking import mask_phone
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber
+from sms.reprocessing import inbound_messages_reprocess
 
 
 @admin.register(PhoneNumber)
@@ -75,6 +78,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     inlines = [MediaAttachmentInline]
+    actions = ["reprocess"]
     exclude = ("from_number", "to_number")
     readonly_fields = (
         "message_sid",
@@ -100,6 +104,18 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: object) -> bool:
         return False
+
+    @admin.action(description="Reprocess selected failed messages", permissions=["change"])
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        selected = queryset.count()
+        enqueued = inbound_messages_reprocess(messages=queryset)
+        self.message_user(request, f"{enqueued} failed message(s) queued for processing.", messages.SUCCESS)
+        if enqueued < selected:
+            self.message_user(
+                request,
+                f"{selected - enqueued} selected message(s) were not failed and were left alone.",
+                messages.WARNING,
+            )
 
 
 @admin.register(MediaAttachment)

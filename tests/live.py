@@ -89,10 +89,12 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.output()}")
             try:
-                requests.get(self.url + "/metrics", timeout=1)
+                requests.get(self.url + "/metrics", timeout=2)
                 return self
-            except (requests.ConnectionError, requests.Timeout):  # still booting
+            except (requests.ConnectionError, requests.Timeout):
+                # A worker's first request imports Django: slow on a busy machine, not dead.
                 time.sleep(0.1)
+        self.stop()  # __exit__ does not run when __enter__ raises: never leak the server
         raise RuntimeError(f"gunicorn did not answer in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:

@@ -318,6 +318,20 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # =============================================================================
+# Performance pages, health and /metrics access
+# =============================================================================
+# Seconds between each process's pool snapshot in Redis (0 disables the publisher thread).
+PERFORMANCE_SNAPSHOT_INTERVAL = env_float("PERFORMANCE_SNAPSHOT_INTERVAL", 10.0)
+# Seconds each health check (PostgreSQL, Redis, broker) may take before it counts as failing.
+PERFORMANCE_HEALTH_TIMEOUT = env_float("PERFORMANCE_HEALTH_TIMEOUT", 2.0)
+# Apps whose tables the database page reports (size, rows, index scans).
+PERFORMANCE_DATABASE_APPS = env_list("PERFORMANCE_DATABASE_APPS", ["sms", "performance"])
+# /metrics: open when both are empty; else the client address must be in the allowlist
+# (addresses or CIDR networks) or send "Authorization: Bearer <token>".
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
+
+# =============================================================================
 # REST framework
 # =============================================================================
 REST_FRAMEWORK = {

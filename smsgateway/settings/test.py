@@ -12,6 +12,8 @@ os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC" + "a" * 32)
 os.environ.setdefault("TWILIO_AUTH_TOKEN", "test-auth-token-0123456789abcdef")
 os.environ.setdefault("TWILIO_PHONE_NUMBER", "+15005550006")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# No background snapshot thread in the test process; live servers turn it on themselves.
+os.environ.setdefault("PERFORMANCE_SNAPSHOT_INTERVAL", "0")
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR

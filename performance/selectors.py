@@ -1,0 +1,196 @@
+"""What the performance API and admin page show, assembled from the readings.
+
+Counts and percentiles are "since reset": the aggregated totals minus the baseline stored
+by the last reset (the whole life of the processes when nobody reset). ``lifetime`` keeps
+the raw totals that Prometheus sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from performance import readings, snapshots
+from performance.caches import registered_caches
+from performance.database import database_stats
+from performance.queue import celery_queue_depth
+from performance.readings import Totals, by_label, histogram_quantiles, total
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WEBHOOK_QUANTILES = (0.5, 0.95, 0.99)
+PROCESSING_QUANTILES = (0.5, 0.95)
+
+
+def _or_fallback(what: str, fn: Callable[[], T], fallback: T, unavailable: list[str] | None) -> T:
+    """``fn()``, or ``fallback`` when Redis/PostgreSQL fail: the page an operator opens during
+    an outage must still answer, saying what it could not read."""
+    try:
+        return fn()
+    except Exception:
+        logger.warning("performance figures: %s unavailable", what, exc_info=True)
+        if unavailable is not None:
+            unavailable.append(what)
+        return fallback
+
+
+def _ms(quantiles: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: None if v is None else round(v * 1000, 2) for k, v in quantiles.items()}
+
+
+def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None) -> list[dict[str, Any]]:
+    """Every named cache: since-reset hits/misses/sets/errors and hit rate, lifetime counts,
+    live entries (counted with SCAN now) and TTL. Caches seen only in other processes' metrics
+    are listed too, with the TTL unknown (None)."""
+    if lifetime is None:
+        lifetime = readings.current_totals()
+    if delta is None:
+        baseline = _or_fallback("baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), None)
+        delta = readings.since(lifetime, baseline)
+    known = registered_caches()
+    names = set(known) | set(by_label(lifetime, "smsgw_cache_hits_total", "cache"))
+    names |= set(by_label(lifetime, "smsgw_cache_misses_total", "cache"))
+    result = []
+    for name in sorted(names):
+        hits = total(delta, "smsgw_cache_hits_total", cache=name)
+        misses = total(delta, "smsgw_cache_misses_total", cache=name)
+        cache = known.get(name)
+        result.append(
+            {
+                "name": name,
+                "ttl": cache.ttl if cache else None,
+                "hits": int(hits),
+                "misses": int(misses),
+                "sets": int(total(delta, "smsgw_cache_sets_total", cache=name)),
+                "errors": int(total(delta, "smsgw_cache_errors_total", cache=name)),
+                "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
+                "live_entries": cache.live_entries() if cache else None,
+                "lifetime_hits": int(total(lifetime, "smsgw_cache_hits_total", cache=name)),
+                "lifetime_misses": int(total(lifetime, "smsgw_cache_misses_total", cache=name)),
+            }
+        )
+    return result
+
+
+def connection_stats_get(unavailable: list[str] | None = None) -> dict[str, Any]:
+    """Every pool of every live process, and per pool the totals over processes (only this
+    process when Redis cannot be read)."""
+    procs = _or_fallback("other processes", snapshots.all_snapshots, [snapshots.local_snapshot()], unavailable)
+    return {
+        "processes": [
+            {
+                "host": snap["host"],
+                "pid": snap["pid"],
+                "role": snap["role"],
+                "started_at": snap["started_at"],
+                "age_seconds": round(time.time() - snap["published_at"], 1),
+                "pools": snap["pools"],
+            }
+            for snap in procs
+        ],
+        "totals": snapshots.pool_totals(procs),
+    }
+
+
+def database_stats_get() -> dict[str, Any]:
+    return database_stats_get_with(connection_stats_get())
+
+
+def _processing(delta: Totals) -> dict[str, Any]:
+    kinds = sorted(
+        set(by_label(delta, "smsgw_processing_outcomes_total", "kind"))
+        | set(by_label(delta, "smsgw_processing_latency_seconds_count", "kind"))
+    )
+    return {
+        "count": int(total(delta, "smsgw_processing_outcomes_total")),
+        "latency_ms": _ms(histogram_quantiles(delta, "smsgw_processing_latency_seconds", PROCESSING_QUANTILES)),
+        "by_kind": {
+            kind: {
+                "count": int(total(delta, "smsgw_processing_outcomes_total", kind=kind)),
+                "latency_ms": _ms(
+                    histogram_quantiles(delta, "smsgw_processing_latency_seconds", PROCESSING_QUANTILES, kind=kind)
+                ),
+                "outcomes": by_label(delta, "smsgw_processing_outcomes_total", "outcome", kind=kind),
+            }
+            for kind in kinds
+        },
+        "outcomes": by_label(delta, "smsgw_processing_outcomes_total", "outcome"),
+    }
+
+
+def performance_stats_get() -> dict[str, Any]:
+    """The whole picture in one document (the ``stats`` endpoint and the admin page)."""
+    unavailable: list[str] = []
+    lifetime = readings.current_totals()
+    baseline = _or_fallback(
+        "reset baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), unavailable
+    )
+    delta = readings.since(lifetime, baseline)
+    _or_fallback("throughput samples", lambda: readings.throughput_record(lifetime), None, None)
+    no_throughput: dict[str, dict[str, float | None]] = {}
+    throughput = _or_fallback("throughput", lambda: readings.throughput(lifetime), no_throughput, unavailable)
+    connection_stats = connection_stats_get(unavailable)
+    database = _or_fallback("database", lambda: database_stats_get_with(connection_stats), _NO_DATABASE, unavailable)
+    started = min((p["started_at"] for p in connection_stats["processes"]), default=snapshots.PROCESS_STARTED_AT)
+    now = time.time()
+    return {
+        "generated_at": now,
+        "uptime_seconds": round(now - started, 1),
+        "reset_at": baseline.reset_at,
+        "seconds_since_reset": round(now - baseline.reset_at, 1) if baseline.reset_at else None,
+        "unavailable": unavailable,
+        "throughput": throughput,
+        "webhook": {
+            "count": int(total(delta, "smsgw_webhook_outcomes_total")),
+            "latency_ms": _ms(histogram_quantiles(delta, "smsgw_webhook_latency_seconds", WEBHOOK_QUANTILES)),
+            "outcomes": by_label(delta, "smsgw_webhook_outcomes_total", "outcome"),
+            "signature_failures": by_label(delta, "smsgw_webhook_signature_failures_total", "reason"),
+            "rejected": by_label(delta, "smsgw_webhook_rejected_total", "reason"),
+            "rate_limit_hits": int(total(delta, "smsgw_rate_limit_hits_total")),
+            "rate_limit_unavailable": int(total(delta, "smsgw_rate_limit_unavailable_total")),
+        },
+        "processing": _processing(delta),
+        "media": {
+            "download_latency_ms": _ms(
+                histogram_quantiles(delta, "smsgw_media_download_latency_seconds", PROCESSING_QUANTILES)
+            ),
+            "downloads": int(total(delta, "smsgw_media_download_latency_seconds_count")),
+            "bytes": int(total(delta, "smsgw_media_download_bytes_total")),
+        },
+        "speech": {
+            "latency_ms": _ms(histogram_quantiles(delta, "smsgw_speech_latency_seconds", PROCESSING_QUANTILES)),
+            "calls": int(total(delta, "smsgw_speech_latency_seconds_count")),
+        },
+        "outbound_sms": by_label(delta, "smsgw_outbound_sms_total", "result"),
+        "errors": {
+            "processing": by_label(delta, "smsgw_processing_errors_total", "code"),
+            "speech": by_label(delta, "smsgw_speech_errors_total", "reason"),
+            "media_download": by_label(delta, "smsgw_media_download_errors_total", "reason"),
+            "cache": by_label(delta, "smsgw_cache_errors_total", "cache"),
+            "outbound_sms_failed": int(total(delta, "smsgw_outbound_sms_total", result="failed")),
+        },
+        "http_responses": by_label(delta, "django_http_responses_total_by_status_total", "status"),
+        "queue_depth": celery_queue_depth(),
+        "lifetime": {
+            "webhooks": int(total(lifetime, "smsgw_webhook_outcomes_total")),
+            "processed": int(total(lifetime, "smsgw_processing_outcomes_total")),
+            "processing_errors": int(total(lifetime, "smsgw_processing_errors_total")),
+            "outbound_sms": by_label(lifetime, "smsgw_outbound_sms_total", "result"),
+        },
+        "caches": cache_stats_list(delta, lifetime),
+        "connections": connection_stats,
+        "database": database,
+    }
+
+
+_NO_DATABASE: dict[str, Any] = {"vendor": "unavailable", "connections": None, "pools": None, "tables": []}
+
+
+def database_stats_get_with(connection_stats: dict[str, Any]) -> dict[str, Any]:
+    """Database figures plus the PostgreSQL pool totals from ``connection_stats``."""
+    stats = database_stats()
+    stats["pools"] = connection_stats["totals"].get("postgresql")
+    return stats

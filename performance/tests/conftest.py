@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+def _user(username: str, **flags: Any) -> User:
+    return User.objects.create_user(username=username, password="pw-123456", **flags)
+
+
+@pytest.fixture
+def staff_user(db) -> User:
+    return _user("staff", is_staff=True)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return _user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def plain_user(db) -> User:
+    return _user("plain")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff_api(staff_user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    return client
+
+
+@pytest.fixture
+def super_api(superuser: User) -> APIClient:
+    client = APIClient()
+    client.force_login(superuser)
+    return client

@@ -1,0 +1,77 @@
+"""What the SMS app adds to the admin Performance page (performance knows nothing of SMS):
+the recent failed messages, with links to them, and an action forgetting everything cached
+about one phone number. Registered from ``SmsConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from performance.dashboard import Cell, DashboardAction, DashboardPanel, register_action, register_panel
+from sms.caches import phone_caches_invalidate
+from sms.masking import mask_phone
+from sms.models import InboundMessage, MessageStatus, PhoneNumber
+
+RECENT_FAILURES = 20
+
+
+def recent_failures_panel() -> DashboardPanel:
+    # Served by sms_msg_status_received_idx (status, received_at).
+    failed = (
+        InboundMessage.objects.filter(status=MessageStatus.FAILED)
+        .order_by("-received_at")
+        .only("id", "message_sid", "from_number", "error_code", "attempts", "received_at", "num_media")[
+            :RECENT_FAILURES
+        ]
+    )
+    rows: list[list[Cell]] = [
+        [
+            (message.message_sid, reverse("admin:sms_inboundmessage_change", args=[message.pk])),
+            mask_phone(message.from_number),
+            message.error_code or "-",
+            str(message.attempts),
+            str(message.num_media),
+            timezone.localtime(message.received_at).strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        for message in failed
+    ]
+    return DashboardPanel(
+        title=f"Recent failures (last {RECENT_FAILURES})",
+        columns=["message", "from", "error code", "attempts", "media", "received"],
+        rows=rows,
+        empty_text="No failed messages.",
+    )
+
+
+def normalize_number(raw: str) -> str:
+    try:
+        parsed = phonenumbers.parse(raw, settings.SMS_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{raw!r} is not a phone number.") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValueError(f"{raw!r} is not a phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def invalidate_phone_number(raw: str) -> str:
+    number = normalize_number(raw)
+    user_id = PhoneNumber.objects.filter(number=number).values_list("user_id", flat=True).first()
+    phone_caches_invalidate(number=number, user_id=user_id)
+    return f"Forgot the cached entries of {mask_phone(number)}."
+
+
+def register() -> None:
+    register_panel("sms_recent_failures", recent_failures_panel)
+    register_action(
+        DashboardAction(
+            name="invalidate_phone",
+            label="Invalidate phone number",
+            description="Forget the cached sender lookup, verification and rate-limit status of one number.",
+            handler=invalidate_phone_number,
+            superuser_only=False,
+            input_label="phone number (E.164)",
+        )
+    )
