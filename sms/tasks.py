@@ -43,7 +43,7 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
 
     Skips quietly when the row is gone (unlinked, account deleted), already verified, or the
     code was superseded by a newer one. Never texts an opted-out number. Twilio outages are
-    retried with backoff (the HTTP client has already retried quickly); permanent errors are
+    retried by the worker with backoff (the HTTP client has already retried quickly); permanent errors are
     recorded for the GET to show, and 21610 marks the number opted out.
     """
     from sms.services.linking import phone_number_opt_out_set, verification_code_hash
@@ -64,10 +64,13 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
     try:
         get_twilio_client().send_sms(to=phone.number, body=body)
     except TwilioTransientError as exc:
-        if self.request.retries >= VERIFICATION_SEND_MAX_RETRIES:
+        # Run eagerly (embedded default) there is no worker to retry later, and the HTTP client
+        # has already retried with backoff: record the failure instead of failing the request.
+        if self.request.is_eager or self.request.retries >= VERIFICATION_SEND_MAX_RETRIES:
             _send_status_set(phone.pk, code_hash, SendStatus.FAILED, "twilio_unavailable")
             return
-        raise self.retry(exc=exc, countdown=15 * 2**self.request.retries) from exc
+        delay = settings.SMS_VERIFICATION_SEND_RETRY_DELAY * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=delay) from exc
     except TwilioRecipientOptedOutError:
         phone_number_opt_out_set(number=phone.number, opted_out=True)
         _send_status_set(phone.pk, code_hash, SendStatus.OPTED_OUT, "twilio_21610")

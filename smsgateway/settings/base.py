@@ -308,6 +308,8 @@ SMS_VERIFICATION_RESEND_COOLDOWN = env_int("SMS_VERIFICATION_RESEND_COOLDOWN", 6
 # SMS-pumping protection: codes sent per number per hour and per user per day.
 SMS_VERIFICATION_MAX_PER_NUMBER_PER_HOUR = env_int("SMS_VERIFICATION_MAX_PER_NUMBER_PER_HOUR", 5)
 SMS_VERIFICATION_MAX_PER_USER_PER_DAY = env_int("SMS_VERIFICATION_MAX_PER_USER_PER_DAY", 10)
+# Worker retries of a code Twilio could not take: this many seconds, doubling, 3 times.
+SMS_VERIFICATION_SEND_RETRY_DELAY = env_float("SMS_VERIFICATION_SEND_RETRY_DELAY", 15.0)
 
 # =============================================================================
 # Speech-to-Text
