@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from sms.masking import mask_phone
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
+from sms.services.accounts import user_delete
 
 
 @admin.register(PhoneNumber)
@@ -134,3 +141,42 @@ class EnrichmentItemAdmin(admin.ModelAdmin):
     @admin.display(description="value")
     def short_value(self, obj: EnrichmentItem) -> str:
         return obj.value if len(obj.value) <= 60 else obj.value[:57] + "..."
+
+
+@admin.register(VerificationCodeSend)
+class VerificationCodeSendAdmin(admin.ModelAdmin):
+    """The log the resend caps count; read-only."""
+
+    list_display = ("masked_number", "user", "created_at")
+    search_fields = ("number", "user__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    readonly_fields = ("user", "masked_number", "created_at")
+    exclude = ("number",)
+
+    @admin.display(description="number", ordering="number")
+    def masked_number(self, obj: VerificationCodeSend) -> str:
+        return mask_phone(obj.number)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class SmsUserAdmin(UserAdmin):
+    """Django's user admin, deleting through user_delete so no file or Redis key is left behind."""
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset:
+            user_delete(user=user)

@@ -1,7 +1,21 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import pre_delete
 
 
 class SmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sms"
     verbose_name = "SMS"
+
+    def ready(self) -> None:
+        # However a user is deleted, their files and Redis keys go too (sms.services.accounts).
+        pre_delete.connect(_user_pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="sms_user_purge")
+
+
+def _user_pre_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from sms.services.accounts import user_data_purge_schedule
+
+    user_data_purge_schedule(user=instance)
