@@ -258,6 +258,7 @@ def test_code_is_valid_for_ten_minutes(call) -> None:
     before = timezone.now()
     call(client, "post", URL, {"phone_number": NUMBER})
     expires = PhoneNumber.objects.get().code_expires_at
+    assert expires is not None
     assert timedelta(minutes=10) <= expires - before < timedelta(minutes=10, seconds=5)
 
 
@@ -367,9 +368,7 @@ def test_hourly_cap_window_slides(call) -> None:
 
 def test_at_most_ten_codes_per_user_per_day(call, fake_twilio: FakeTwilio) -> None:
     client = _client(user_create())
-    statuses = [
-        call(client, "post", URL, {"phone_number": f"+1415555{1000 + i:04d}"}).status_code for i in range(11)
-    ]
+    statuses = [call(client, "post", URL, {"phone_number": f"+1415555{1000 + i:04d}"}).status_code for i in range(11)]
     assert statuses == [201] * 10 + [429]
     response = call(client, "post", URL, {"phone_number": "+14155552000"})
     assert response.json()["code"] == "user_daily_cap"

@@ -70,7 +70,9 @@ def test_transient_error_within_the_http_retries_still_delivers(
     assert PhoneNumber.objects.get(pk=phone.pk).last_send_status == SendStatus.SENT
 
 
-def test_link_request_succeeds_while_twilio_is_down(fake_twilio: FakeTwilio, django_capture_on_commit_callbacks) -> None:
+def test_link_request_succeeds_while_twilio_is_down(
+    fake_twilio: FakeTwilio, django_capture_on_commit_callbacks
+) -> None:
     from rest_framework.test import APIClient
 
     fake_twilio.fail_next(503, times=100)
@@ -115,10 +117,12 @@ def test_last_send_status_is_shown_by_the_status_selector(
     phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
     for callback in callbacks[:-1]:
         callback()  # cache invalidation, not the send
-    assert phone_number_status_get(user_id=phone.user_id).last_send_status == SendStatus.PENDING  # now cached
+    cached = phone_number_status_get(user_id=phone.user_id)  # now cached
+    assert cached is not None and cached.last_send_status == SendStatus.PENDING
     fake_twilio.fail_next(400, code=21211)
     callbacks[-1]()
     status = phone_number_status_get(user_id=phone.user_id)
+    assert status is not None
     assert status.last_send_status == SendStatus.FAILED
     assert status.last_send_error == "invalid_number_21211"
 
@@ -147,8 +151,10 @@ def test_unlinked_number_is_not_texted(django_capture_on_commit_callbacks, fake_
     assert fake_twilio.sent == []
 
 
-def test_task_body_never_contains_more_than_the_code(fake_twilio: FakeTwilio, django_capture_on_commit_callbacks) -> None:
-    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+def test_task_body_never_contains_more_than_the_code(
+    fake_twilio: FakeTwilio, django_capture_on_commit_callbacks
+) -> None:
+    _phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
     _run_send(callbacks)
     assert fake_twilio.sent[0].body.startswith("Your smsgateway verification code is ")
     assert "expires in 10 minutes" in fake_twilio.sent[0].body

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from smsgateway.celery import app
 from sms.models import PhoneNumber, SendStatus
 from sms.services.linking import phone_number_link
 from sms.tests.factories import user_create
+from smsgateway.celery import app
 from tests.fakes.twilio import FakeTwilio
 from tests.live import ROOT, server_env
 
@@ -40,8 +40,22 @@ def test_worker_retries_with_backoff_until_twilio_takes_the_code(fake_twilio: Fa
         SMS_VERIFICATION_SEND_RETRY_DELAY="0.5",
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "smsgateway", "worker", "--pool=solo", "-Q", "sms"]
-        + ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "smsgateway",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            "sms",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
