@@ -68,7 +68,8 @@ def test_hourly_cap_holds_under_racing_resends(settings, fake_twilio: FakeTwilio
     results = _race([_post(user, URL, {"phone_number": NUMBER}) for _ in range(9)])
     assert Counter(results) == {(201, None): 5, (429, "number_hourly_cap"): 4}, results
     assert VerificationCodeSend.objects.filter(number=NUMBER).count() == 5
-    assert len(fake_twilio.sent) == 5
+    # A code replaced by a newer one before its task ran is not sent (it could not verify anyway).
+    assert 1 <= len(fake_twilio.sent) <= 5
 
 
 def test_cooldown_holds_under_racing_resends(fake_twilio: FakeTwilio) -> None:
