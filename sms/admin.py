@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
 from sms.services.accounts import user_delete
@@ -17,7 +20,15 @@ from sms.services.accounts import user_delete
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
-    list_display = ("masked_number", "user", "is_verified", "verified_at", "opted_out_at", "last_sent_at")
+    list_display = (
+        "masked_number",
+        "user",
+        "is_verified",
+        "verified_at",
+        "opted_out_at",
+        "last_sent_at",
+        "last_send_status",
+    )
     list_filter = ("is_verified", ("opted_out_at", admin.EmptyFieldListFilter))
     search_fields = ("number", "user__username", "user__email")
     list_select_related = ("user",)
@@ -30,6 +41,8 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         "code_expires_at",
         "verification_attempts",
         "last_sent_at",
+        "last_send_status",
+        "last_send_error",
         "opted_out_at",
         "created_at",
     )
@@ -39,6 +52,8 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         "code_expires_at",
         "verification_attempts",
         "last_sent_at",
+        "last_send_status",
+        "last_send_error",
         "created_at",
     )
 
@@ -49,6 +64,24 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: object) -> bool:
         # Numbers are linked by their owners through the API, which verifies them.
         return False
+
+    # Edits here (verified, opted out, owner) must reach the webhook at once, like API changes.
+    def save_model(self, request: HttpRequest, obj: PhoneNumber, form: Any, change: bool) -> None:
+        previous = PhoneNumber.objects.filter(pk=obj.pk).values_list("user_id", flat=True).first()
+        super().save_model(request, obj, form, change)
+        for user_id in {previous, obj.user_id} - {None}:
+            transaction.on_commit(partial(phone_caches_invalidate, number=obj.number, user_id=user_id))
+
+    def delete_model(self, request: HttpRequest, obj: PhoneNumber) -> None:
+        number, user_id = obj.number, obj.user_id
+        super().delete_model(request, obj)
+        transaction.on_commit(partial(phone_caches_invalidate, number=number, user_id=user_id))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PhoneNumber]) -> None:
+        gone = list(queryset.values_list("number", "user_id"))
+        super().delete_queryset(request, queryset)
+        for number, user_id in gone:
+            transaction.on_commit(partial(phone_caches_invalidate, number=number, user_id=user_id))
 
 
 class MediaAttachmentInline(admin.TabularInline):
