@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -507,3 +508,15 @@ def test_cap_queries_use_the_send_log_indexes() -> None:
     other = user_create()
     by_user = VerificationCodeSend.objects.filter(user=other, created_at__gt=since).order_by("-created_at")[:10]
     assert "sms_vsend_user_idx" in by_user.explain()
+
+
+def test_get_status_is_served_from_the_cache(call) -> None:
+    user = user_create()
+    phone_number_create(user=user, number=NUMBER)
+    client = _client(user)
+    with CaptureQueriesContext(connection) as first:
+        assert call(client, "get", URL).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert call(client, "get", URL).status_code == 200
+    assert len([q for q in first.captured_queries if "sms_phonenumber" in q["sql"]]) == 1
+    assert [q["sql"] for q in second.captured_queries] == []

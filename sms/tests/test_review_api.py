@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -199,3 +200,14 @@ def test_pending_inbox_query_is_served_by_the_pending_index() -> None:
     plan = enrichment_item_list(user_id=me.pk, status=ItemStatus.PENDING)[:50].explain()
     assert "sms_item_pending_idx" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_list_costs_two_queries_whatever_the_page_holds() -> None:
+    user = user_create()
+    for i in range(30):
+        message = inbound_message_create(user=user, message_sid=f"SMq{i}")
+        enrichment_item_create(user=user, message=message)
+    with CaptureQueriesContext(connection) as queries:
+        response = _client(user).get(URL)
+    assert len(response.json()["results"]) == 30
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]  # count + page
