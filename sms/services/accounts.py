@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from sms.caches import phone_caches_invalidate, verification_status_cache
-from sms.models import InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
+from sms.models import InboundMessage, MediaAttachment, PhoneNumber
 from sms.ratelimit import rate_limit_reset
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ def user_data_purge_schedule(*, user: AbstractBaseUser) -> None:
         return
     setattr(user, _PURGE_SCHEDULED, True)
     leftovers = _Leftovers(user_id=user.pk)
+    # Only numbers the user texted from: a number they merely typed when linking (the send log)
+    # may be someone else's, whose messages and rate-limit window are not theirs to take.
     leftovers.numbers.update(PhoneNumber.objects.filter(user_id=user.pk).values_list("number", flat=True))
-    leftovers.numbers.update(VerificationCodeSend.objects.filter(user_id=user.pk).values_list("number", flat=True))
     leftovers.numbers.update(
         InboundMessage.objects.filter(user_id=user.pk).values_list("from_number", flat=True).distinct()
     )

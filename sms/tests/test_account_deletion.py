@@ -173,3 +173,15 @@ def test_webhook_lookup_forgets_a_deleted_sender_at_once(on_commit) -> None:
     assert phone_lookup_get(number=gone.number) is not None  # cached as a verified sender
     on_commit(lambda: user_delete(user=gone.user))
     assert phone_lookup_get(number=gone.number) is None
+
+
+def test_numbers_only_typed_by_the_user_keep_their_messages_and_window(on_commit) -> None:
+    stranger = "+14155550999"
+    gone = _account("+14155550111")
+    VerificationCodeSend.objects.create(user=gone.user, number=stranger)  # a typo, once
+    inbound_message_create(from_number=stranger, body="someone else")
+    get_redis_connection("default").zadd(rate_limit_key(stranger), {"m1": 1.0})
+    on_commit(lambda: user_delete(user=gone.user))
+    _assert_nothing_left(gone)
+    assert InboundMessage.objects.filter(from_number=stranger).count() == 1
+    assert get_redis_connection("default").exists(rate_limit_key(stranger))
