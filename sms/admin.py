@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
 from sms.reprocessing import inbound_messages_reprocess
+from sms.services.accounts import user_delete
 
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
-    list_display = ("masked_number", "user", "is_verified", "verified_at", "opted_out_at", "last_sent_at")
+    list_display = (
+        "masked_number",
+        "user",
+        "is_verified",
+        "verified_at",
+        "opted_out_at",
+        "last_sent_at",
+        "last_send_status",
+    )
     list_filter = ("is_verified", ("opted_out_at", admin.EmptyFieldListFilter))
     search_fields = ("number", "user__username", "user__email")
     list_select_related = ("user",)
@@ -26,6 +42,8 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         "code_expires_at",
         "verification_attempts",
         "last_sent_at",
+        "last_send_status",
+        "last_send_error",
         "opted_out_at",
         "created_at",
     )
@@ -35,6 +53,8 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         "code_expires_at",
         "verification_attempts",
         "last_sent_at",
+        "last_send_status",
+        "last_send_error",
         "created_at",
     )
 
@@ -45,6 +65,24 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: object) -> bool:
         # Numbers are linked by their owners through the API, which verifies them.
         return False
+
+    # Edits here (verified, opted out, owner) must reach the webhook at once, like API changes.
+    def save_model(self, request: HttpRequest, obj: PhoneNumber, form: Any, change: bool) -> None:
+        previous = PhoneNumber.objects.filter(pk=obj.pk).values_list("user_id", flat=True).first()
+        super().save_model(request, obj, form, change)
+        for user_id in {previous, obj.user_id} - {None}:
+            transaction.on_commit(partial(phone_caches_invalidate, number=obj.number, user_id=user_id))
+
+    def delete_model(self, request: HttpRequest, obj: PhoneNumber) -> None:
+        number, user_id = obj.number, obj.user_id
+        super().delete_model(request, obj)
+        transaction.on_commit(partial(phone_caches_invalidate, number=number, user_id=user_id))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PhoneNumber]) -> None:
+        gone = list(queryset.values_list("number", "user_id"))
+        super().delete_queryset(request, queryset)
+        for number, user_id in gone:
+            transaction.on_commit(partial(phone_caches_invalidate, number=number, user_id=user_id))
 
 
 class MediaAttachmentInline(admin.TabularInline):
@@ -150,3 +188,42 @@ class EnrichmentItemAdmin(admin.ModelAdmin):
     @admin.display(description="value")
     def short_value(self, obj: EnrichmentItem) -> str:
         return obj.value if len(obj.value) <= 60 else obj.value[:57] + "..."
+
+
+@admin.register(VerificationCodeSend)
+class VerificationCodeSendAdmin(admin.ModelAdmin):
+    """The log the resend caps count; read-only."""
+
+    list_display = ("masked_number", "user", "created_at")
+    search_fields = ("number", "user__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    readonly_fields = ("user", "masked_number", "created_at")
+    exclude = ("number",)
+
+    @admin.display(description="number", ordering="number")
+    def masked_number(self, obj: VerificationCodeSend) -> str:
+        return mask_phone(obj.number)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class SmsUserAdmin(UserAdmin):
+    """Django's user admin, deleting through user_delete so no file or Redis key is left behind."""
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset:
+            user_delete(user=user)

@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import pre_delete
 
 
 class SmsConfig(AppConfig):
@@ -14,3 +18,11 @@ class SmsConfig(AppConfig):
         register_cache_catalog(
             lambda: [caches.phone_lookup_cache(), caches.verification_status_cache(), caches.rate_limit_status_cache()]
         )
+        # However a user is deleted, their files and Redis keys go too (sms.services.accounts).
+        pre_delete.connect(_user_pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="sms_user_purge")
+
+
+def _user_pre_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from sms.services.accounts import user_data_purge_schedule
+
+    user_data_purge_schedule(user=instance)

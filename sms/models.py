@@ -8,6 +8,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class SendStatus(models.TextChoices):
+    """What happened to the last verification code we texted."""
+
+    PENDING = "pending", "Pending"  # enqueued, not yet handed to Twilio
+    SENT = "sent", "Sent"  # accepted by Twilio
+    FAILED = "failed", "Failed"
+    OPTED_OUT = "opted_out", "Not sent: number opted out"
+
+
 class PhoneNumber(models.Model):
     """The number a user texts from. One per user; a number belongs to at most one user."""
 
@@ -20,6 +29,8 @@ class PhoneNumber(models.Model):
     verification_attempts = models.PositiveSmallIntegerField(default=0)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    last_send_status = models.CharField(max_length=16, choices=SendStatus.choices, blank=True)
+    last_send_error = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -41,6 +52,34 @@ class PhoneNumber(models.Model):
     @property
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+
+class VerificationCodeSend(models.Model):
+    """One verification code texted: the log the resend caps count (SMS-pumping protection).
+
+    Kept when a number is unlinked, so unlinking and relinking does not reset the caps; removed
+    with the user.
+    """
+
+    # No index of its own: sms_vsend_user_idx (user, created_at) serves the FK too.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_sends", db_index=False
+    )
+    number = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Cooldown and hourly cap: "codes sent to this number since T".
+            models.Index(fields=["number", "created_at"], name="sms_vsend_number_idx"),
+            # Daily cap: "codes this user requested since T".
+            models.Index(fields=["user", "created_at"], name="sms_vsend_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        from sms.masking import mask_phone
+
+        return f"{mask_phone(self.number)} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class MessageStatus(models.TextChoices):

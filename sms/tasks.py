@@ -1,16 +1,88 @@
-"""Celery tasks of the SMS app.
-
-Placeholder for the processing engineer's task (issue: processing pipeline): the admin's
-"reprocess" action enqueues it. The real task replaces this module on merge.
-"""
+"""Celery tasks of the SMS app. Each takes ids, loads rows, calls the client/service, owns its retries."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+
+from performance import metrics
+from sms.caches import verification_status_cache
+from sms.clients.twilio import (
+    TwilioInvalidNumberError,
+    TwilioPermanentError,
+    TwilioRecipientOptedOutError,
+    TwilioTransientError,
+    get_twilio_client,
+)
+from sms.masking import mask_phone
+from sms.models import PhoneNumber, SendStatus
+from sms.selectors import number_is_opted_out
 
 logger = logging.getLogger(__name__)
+
+VERIFICATION_SEND_MAX_RETRIES = 3
+
+
+def _send_status_set(phone_number_id: int, code_hash: str, status: str, error: str = "") -> None:
+    """Record the outcome on the row, unless a newer code replaced this one meanwhile."""
+    updated = PhoneNumber.objects.filter(pk=phone_number_id, verification_code_hash=code_hash).update(
+        last_send_status=status, last_send_error=error
+    )
+    if updated:
+        user_id = PhoneNumber.objects.filter(pk=phone_number_id).values_list("user_id", flat=True).first()
+        if user_id is not None:
+            verification_status_cache().delete(str(user_id))
+
+
+@shared_task(bind=True, max_retries=VERIFICATION_SEND_MAX_RETRIES, ignore_result=True)
+def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -> None:
+    """Text ``code`` to the number it was issued for.
+
+    Skips quietly when the row is gone (unlinked, account deleted), already verified, or the
+    code was superseded by a newer one. Never texts an opted-out number. Twilio outages are
+    retried by the worker with backoff (the HTTP client has already retried quickly); permanent errors are
+    recorded for the GET to show, and 21610 marks the number opted out.
+    """
+    from sms.services.linking import phone_number_opt_out_set, verification_code_hash
+
+    phone = PhoneNumber.objects.filter(pk=phone_number_id).first()
+    if phone is None or phone.is_verified:
+        return
+    code_hash = verification_code_hash(number=phone.number, code=code)
+    if phone.verification_code_hash != code_hash:
+        return  # a newer code was issued, or this one was voided
+    if phone.is_opted_out or number_is_opted_out(number=phone.number):
+        metrics.OUTBOUND_SMS.labels("skipped").inc()
+        _send_status_set(phone.pk, code_hash, SendStatus.OPTED_OUT)
+        return
+
+    minutes = max(1, settings.SMS_VERIFICATION_CODE_TTL // 60)
+    body = f"Your smsgateway verification code is {code}. It expires in {minutes} minutes."
+    try:
+        get_twilio_client().send_sms(to=phone.number, body=body)
+    except TwilioTransientError as exc:
+        # Run eagerly (embedded default) there is no worker to retry later, and the HTTP client
+        # has already retried with backoff: record the failure instead of failing the request.
+        if self.request.is_eager or self.request.retries >= VERIFICATION_SEND_MAX_RETRIES:
+            _send_status_set(phone.pk, code_hash, SendStatus.FAILED, "twilio_unavailable")
+            return
+        delay = settings.SMS_VERIFICATION_SEND_RETRY_DELAY * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=delay) from exc
+    except TwilioRecipientOptedOutError:
+        phone_number_opt_out_set(number=phone.number, opted_out=True)
+        _send_status_set(phone.pk, code_hash, SendStatus.OPTED_OUT, "twilio_21610")
+        return
+    except TwilioInvalidNumberError as exc:
+        _send_status_set(phone.pk, code_hash, SendStatus.FAILED, f"invalid_number_{exc.code}")
+        return
+    except TwilioPermanentError as exc:
+        _send_status_set(phone.pk, code_hash, SendStatus.FAILED, f"twilio_{exc.code or exc.status}")
+        return
+    _send_status_set(phone.pk, code_hash, SendStatus.SENT)
+    logger.info("verification code sent to %s", mask_phone(phone.number))
 
 
 @shared_task

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "cachalot",
     "performance",
     "sms",
@@ -305,6 +306,18 @@ SMS_MEDIA_ALLOW_PRIVATE_IPS = env_bool("SMS_MEDIA_ALLOW_PRIVATE_IPS", False)
 SMS_DEFAULT_REGION = env_str("SMS_DEFAULT_REGION", "US")
 
 # =============================================================================
+# Phone linking and verification
+# =============================================================================
+SMS_VERIFICATION_CODE_TTL = env_int("SMS_VERIFICATION_CODE_TTL", 600)  # seconds a code stays valid
+SMS_VERIFICATION_MAX_ATTEMPTS = env_int("SMS_VERIFICATION_MAX_ATTEMPTS", 5)  # wrong codes before it is void
+SMS_VERIFICATION_RESEND_COOLDOWN = env_int("SMS_VERIFICATION_RESEND_COOLDOWN", 60)  # seconds between codes
+# SMS-pumping protection: codes sent per number per hour and per user per day.
+SMS_VERIFICATION_MAX_PER_NUMBER_PER_HOUR = env_int("SMS_VERIFICATION_MAX_PER_NUMBER_PER_HOUR", 5)
+SMS_VERIFICATION_MAX_PER_USER_PER_DAY = env_int("SMS_VERIFICATION_MAX_PER_USER_PER_DAY", 10)
+# Worker retries of a code Twilio could not take: this many seconds, doubling, 3 times.
+SMS_VERIFICATION_SEND_RETRY_DELAY = env_float("SMS_VERIFICATION_SEND_RETRY_DELAY", 15.0)
+
+# =============================================================================
 # Speech-to-Text
 # =============================================================================
 SPEECH_API_ENDPOINT = env_str("SPEECH_API_ENDPOINT")
@@ -349,6 +362,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Phone linking, enrichment review and performance endpoints.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI / Redoc assets served by us (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # =============================================================================

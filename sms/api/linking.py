@@ -1,0 +1,113 @@
+"""Phone number API: link (and resend), verify, show, unlink. Thin: parse, call one service, map errors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sms.api.common import ErrorSerializer, authenticated_user, error_response
+from sms.exceptions import PhoneNumberNotLinked, SmsError
+from sms.selectors import PhoneNumberStatus, phone_number_status_get
+from sms.services.linking import phone_number_link, phone_number_unlink, phone_number_verify
+
+
+class PhoneNumberOutputSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(source="number", help_text="E.164")
+    verified = serializers.BooleanField(source="is_verified")
+    verified_at = serializers.DateTimeField(allow_null=True)
+    code_expires_at = serializers.DateTimeField(allow_null=True, help_text="When the pending code expires.")
+    last_sent_at = serializers.DateTimeField(allow_null=True, help_text="When the last code was requested.")
+    last_send_status = serializers.CharField(help_text="pending, sent, failed or opted_out ('' before any send).")
+    last_send_error = serializers.CharField(help_text="Why the last send failed, e.g. invalid_number_21211.")
+    opted_out = serializers.BooleanField(source="is_opted_out", help_text="The number replied STOP.")
+
+
+def _status_response(user_id: int, http_status: int = status.HTTP_200_OK) -> Response:
+    current: PhoneNumberStatus | None = phone_number_status_get(user_id=user_id)
+    if current is None:
+        return error_response(PhoneNumberNotLinked())
+    return Response(PhoneNumberOutputSerializer(current).data, status=http_status)
+
+
+class PhoneNumberApi(APIView):
+    """Your phone number: link it (a code is texted to it), see its status, unlink it."""
+
+    class InputSerializer(serializers.Serializer):
+        phone_number = serializers.CharField(
+            max_length=40, help_text="With country code (+44...) or in SMS_DEFAULT_REGION's format."
+        )
+
+        class Meta:
+            ref_name = "PhoneNumberLinkInput"
+
+    @extend_schema(
+        operation_id="phone_number_get",
+        responses={200: PhoneNumberOutputSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return _status_response(authenticated_user(request).pk)
+
+    @extend_schema(
+        operation_id="phone_number_link",
+        request=InputSerializer,
+        responses={
+            201: PhoneNumberOutputSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="invalid_phone_number, service_number"),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="number_taken, number_claimed, already_linked, already_verified, number_opted_out",
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="resend_cooldown, number_hourly_cap, user_daily_cap (with Retry-After)",
+            ),
+        },
+        description="Link a number, or ask for a new code for the pending one. The code is texted after commit.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            phone_number_link(user=authenticated_user(request), number=data.validated_data["phone_number"])
+        except SmsError as error:
+            return error_response(error)
+        return _status_response(authenticated_user(request).pk, status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="phone_number_unlink", responses={204: None, 404: ErrorSerializer})
+    def delete(self, request: Request) -> Response:
+        try:
+            phone_number_unlink(user=authenticated_user(request))
+        except SmsError as error:
+            return error_response(error)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhoneNumberVerifyApi(APIView):
+    """Prove you own the number: send back the 6-digit code we texted."""
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.RegexField(r"^\s*\d{6}\s*$", help_text="The 6 digits we texted.")
+
+        class Meta:
+            ref_name = "PhoneNumberVerifyInput"
+
+    @extend_schema(
+        operation_id="phone_number_verify",
+        request=InputSerializer,
+        responses={
+            200: PhoneNumberOutputSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="code_invalid, code_expired, code_voided"),
+            404: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            phone_number_verify(user=authenticated_user(request), code=data.validated_data["code"].strip())
+        except SmsError as error:
+            return error_response(error)
+        return _status_response(authenticated_user(request).pk)

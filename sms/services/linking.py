@@ -1,0 +1,295 @@
+"""Phone linking and verification (issue 4).
+
+A user links the number they text from, we text it a 6-digit code, they type it back. The
+rules that protect users and our Twilio bill live here:
+
+- codes are uniformly random (``secrets``), stored only as an HMAC (SECRET_KEY), compared in
+  constant time, valid ``SMS_VERIFICATION_CODE_TTL`` seconds, void after
+  ``SMS_VERIFICATION_MAX_ATTEMPTS`` wrong tries;
+- resends: a cooldown per number, and caps per number per hour and per user per day, counted in
+  the ``VerificationCodeSend`` log under row/advisory locks, so they hold across processes;
+- a number verified by someone else is taken; a claim by someone else blocks until its code
+  expires; one number per user.
+
+Every change invalidates the ``phone_lookup`` and ``verification_status`` caches after commit so
+the webhook sees it at once. The code is texted by a Celery task enqueued on commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from sms.caches import phone_caches_invalidate
+from sms.exceptions import (
+    InvalidPhoneNumber,
+    PhoneNumberAlreadyLinked,
+    PhoneNumberAlreadyVerified,
+    PhoneNumberClaimed,
+    PhoneNumberNotLinked,
+    PhoneNumberOptedOut,
+    PhoneNumberTaken,
+    VerificationFailed,
+    VerificationThrottled,
+)
+from sms.masking import mask_phone
+from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
+from sms.numbers import phone_number_normalize
+from sms.selectors import number_is_opted_out
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+
+
+def verification_code_generate() -> str:
+    """Six digits, uniformly random over 000000-999999."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def verification_code_hash(*, number: str, code: str) -> str:
+    """HMAC-SHA256 of the code, bound to the number (a code for one number proves nothing for another)."""
+    return salted_hmac("sms.phone-verification", f"{number}:{code}", algorithm="sha256").hexdigest()
+
+
+def _lock_number(number: str) -> None:
+    """Serialise every link attempt for ``number`` across processes until the transaction ends.
+
+    The number may have no row yet (first claim), so a row lock cannot do it; PostgreSQL's
+    transaction-level advisory lock can. (SQLite, the embedded default, serialises writers anyway.)
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(number.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _lock_user(user: AbstractBaseUser) -> None:
+    """Serialise a user's link attempts (the per-user daily cap) across processes."""
+    type(user)._default_manager.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
+def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
+    return int((oldest + window - now).total_seconds()) + 1
+
+
+def _check_send_limits(*, user_id: int, number: str, now: datetime) -> None:
+    """Raise VerificationThrottled when another code may not be sent yet. Call under the locks."""
+    cooldown = timedelta(seconds=settings.SMS_VERIFICATION_RESEND_COOLDOWN)
+    hour = timedelta(hours=1)
+    day = timedelta(days=1)
+    number_sends = list(
+        VerificationCodeSend.objects.filter(number=number, created_at__gt=now - hour)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if number_sends and cooldown and number_sends[-1] > now - cooldown:
+        raise VerificationThrottled(
+            "A code was just sent to this number; wait before asking for another.",
+            code="resend_cooldown",
+            retry_after=_retry_after(number_sends[-1], cooldown, now),
+        )
+    per_hour = settings.SMS_VERIFICATION_MAX_PER_NUMBER_PER_HOUR
+    if len(number_sends) >= per_hour:
+        raise VerificationThrottled(
+            f"At most {per_hour} codes per number per hour.",
+            code="number_hourly_cap",
+            retry_after=_retry_after(number_sends[-per_hour], hour, now),
+        )
+    per_day = settings.SMS_VERIFICATION_MAX_PER_USER_PER_DAY
+    user_sends = list(
+        VerificationCodeSend.objects.filter(user_id=user_id, created_at__gt=now - day)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:per_day]
+    )
+    if len(user_sends) >= per_day:
+        raise VerificationThrottled(
+            f"At most {per_day} codes per account per day.",
+            code="user_daily_cap",
+            retry_after=_retry_after(user_sends[-1], day, now),
+        )
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    phone_number: PhoneNumber
+    code_expires_at: datetime
+
+
+def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
+    """Claim ``number`` (any format; normalised to E.164) for ``user`` and text it a new code.
+
+    Posting the same number again is a resend. Raises InvalidPhoneNumber, PhoneNumberTaken,
+    PhoneNumberClaimed, PhoneNumberAlreadyLinked, PhoneNumberAlreadyVerified,
+    PhoneNumberOptedOut or VerificationThrottled.
+    """
+    number = phone_number_normalize(number)
+    if number == settings.TWILIO_PHONE_NUMBER:
+        raise InvalidPhoneNumber("That is our own number; link the number you text from.", code="service_number")
+    if number_is_opted_out(number=number):
+        raise PhoneNumberOptedOut()
+
+    code = verification_code_generate()
+    dropped: list[PhoneNumber] = []
+    with transaction.atomic():
+        _lock_user(user)
+        _lock_number(number)
+        now = timezone.now()
+        existing = PhoneNumber.objects.select_for_update().filter(number=number).first()
+        if existing is not None and existing.user_id != user.pk:
+            if existing.is_verified:
+                raise PhoneNumberTaken()
+            if existing.code_expires_at is not None and existing.code_expires_at > now:
+                raise PhoneNumberClaimed()
+            if existing.is_opted_out:  # the opt-out belongs to the number: keep the row
+                raise PhoneNumberOptedOut()
+            dropped.append(existing)  # an abandoned claim stops blocking once its code expired
+        own = PhoneNumber.objects.select_for_update().filter(user_id=user.pk).first()
+        if own is not None and own.number != number:
+            if own.is_verified:
+                raise PhoneNumberAlreadyLinked()
+            dropped.append(own)  # an unverified number is replaced by the new one
+        elif own is not None and own.is_verified:
+            raise PhoneNumberAlreadyVerified()
+        elif own is not None and own.is_opted_out:
+            raise PhoneNumberOptedOut()
+
+        _check_send_limits(user_id=user.pk, number=number, now=now)
+
+        if dropped:
+            PhoneNumber.objects.filter(pk__in=[p.pk for p in dropped]).delete()
+        expires_at = now + timedelta(seconds=settings.SMS_VERIFICATION_CODE_TTL)
+        fields = {
+            "number": number,
+            "is_verified": False,
+            "verified_at": None,
+            "verification_code_hash": verification_code_hash(number=number, code=code),
+            "code_expires_at": expires_at,
+            "verification_attempts": 0,
+            "last_sent_at": now,
+            "last_send_status": SendStatus.PENDING,
+            "last_send_error": "",
+        }
+        if own is not None and own.number == number:
+            for name, value in fields.items():
+                setattr(own, name, value)
+            own.save(update_fields=list(fields))
+            phone = own
+        else:
+            phone = PhoneNumber.objects.create(user_id=user.pk, **fields)
+        VerificationCodeSend.objects.create(user_id=user.pk, number=number, created_at=now)
+
+        for old in dropped:
+            transaction.on_commit(partial(phone_caches_invalidate, number=old.number, user_id=old.user_id))
+        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user.pk))
+        transaction.on_commit(lambda: _enqueue_code(phone.pk, code))
+
+    logger.info("verification code issued for %s (user %s)", mask_phone(number), user.pk)
+    return LinkResult(phone_number=phone, code_expires_at=expires_at)
+
+
+def _enqueue_code(phone_number_id: int, code: str) -> None:
+    from sms.tasks import phone_number_verification_send
+
+    phone_number_verification_send.delay(phone_number_id, code)
+
+
+def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:
+    """Check ``code`` against the user's pending number; on success the number is verified.
+
+    Raises PhoneNumberNotLinked, or VerificationFailed with code ``code_invalid`` (with the
+    attempts left), ``code_expired``, ``code_voided`` (too many attempts, or none pending).
+    A wrong code counts even though the request fails; the count is kept under a row lock so
+    parallel guesses cannot exceed the limit.
+    """
+    max_attempts = settings.SMS_VERIFICATION_MAX_ATTEMPTS
+    failure: VerificationFailed | None = None
+    with transaction.atomic():
+        phone = PhoneNumber.objects.select_for_update().filter(user_id=user.pk).first()
+        if phone is None:
+            raise PhoneNumberNotLinked()
+        if phone.is_verified:
+            return phone
+        now = timezone.now()
+        if not phone.verification_code_hash or phone.verification_attempts >= max_attempts:
+            raise VerificationFailed("No valid code: ask for a new one.", code="code_voided", attempts_remaining=0)
+        if phone.code_expires_at is None or phone.code_expires_at <= now:
+            raise VerificationFailed("The code has expired: ask for a new one.", code="code_expired")
+        expected = phone.verification_code_hash
+        given = verification_code_hash(number=phone.number, code=str(code).strip())
+        if hmac.compare_digest(expected, given):
+            phone.is_verified = True
+            phone.verified_at = now
+            phone.verification_code_hash = ""
+            phone.code_expires_at = None
+            phone.verification_attempts = 0
+            phone.save(
+                update_fields=[
+                    "is_verified",
+                    "verified_at",
+                    "verification_code_hash",
+                    "code_expires_at",
+                    "verification_attempts",
+                ]
+            )
+            number, user_id = phone.number, phone.user_id
+            transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
+            logger.info("number %s verified (user %s)", mask_phone(phone.number), user.pk)
+            return phone
+        phone.verification_attempts += 1
+        remaining = max_attempts - phone.verification_attempts
+        update = ["verification_attempts"]
+        if remaining <= 0:
+            phone.verification_code_hash = ""  # void: only a new code can verify now
+            update.append("verification_code_hash")
+            failure = VerificationFailed(
+                "Too many wrong codes: ask for a new one.", code="code_voided", attempts_remaining=0
+            )
+        else:
+            failure = VerificationFailed("The code is wrong.", code="code_invalid", attempts_remaining=remaining)
+        phone.save(update_fields=update)
+    logger.info("wrong verification code for %s (%s left)", mask_phone(phone.number), max(remaining, 0))
+    raise failure
+
+
+def phone_number_unlink(*, user: AbstractBaseUser) -> None:
+    """Remove the user's number; the webhook treats it as unknown at once."""
+    with transaction.atomic():
+        phone = PhoneNumber.objects.select_for_update().filter(user_id=user.pk).first()
+        if phone is None:
+            raise PhoneNumberNotLinked()
+        number, user_id = phone.number, phone.user_id
+        phone.delete()
+        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
+    logger.info("number %s unlinked (user %s)", mask_phone(number), user_id)
+
+
+def phone_number_opt_out_set(*, number: str, opted_out: bool) -> bool:
+    """Record (STOP, Twilio error 21610) or clear (START) an opt-out for ``number``.
+
+    Returns whether a linked number changed. Caches are invalidated after commit so the next
+    webhook and every outbound path see it.
+    """
+    with transaction.atomic():
+        rows = PhoneNumber.objects.select_for_update().filter(number=number)
+        phone = rows.first()
+        if phone is None or phone.is_opted_out == opted_out:
+            return False
+        phone.opted_out_at = timezone.now() if opted_out else None
+        phone.save(update_fields=["opted_out_at"])
+        user_id = phone.user_id
+        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
+    logger.info("number %s opted %s", mask_phone(number), "out" if opted_out else "in")
+    return True

@@ -1,0 +1,167 @@
+"""The verification-code send task: real twilio SDK against the fake Twilio REST server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from performance import metrics
+from sms.models import PhoneNumber, SendStatus
+from sms.selectors import number_is_opted_out, phone_number_status_get
+from sms.services.linking import phone_number_link
+from sms.tasks import phone_number_verification_send
+from sms.tests.factories import user_create
+from tests.fakes.twilio import FakeTwilio
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+14155550123"
+
+
+def _issue_code(django_capture_on_commit_callbacks: Any) -> tuple[PhoneNumber, list[Any]]:
+    """Link a number without running the send task; return the row and the captured callbacks."""
+    user = user_create()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = phone_number_link(user=user, number=NUMBER)
+    return result.phone_number, callbacks
+
+
+def _run_send(callbacks: list[Any]) -> None:
+    for callback in callbacks:
+        callback()
+
+
+def _outbound(result: str) -> float:
+    return metrics.sample_total("smsgw_outbound_sms_total", {"result": result})
+
+
+def test_send_is_enqueued_on_commit_only(django_capture_on_commit_callbacks, fake_twilio: FakeTwilio) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    assert fake_twilio.sent == []  # nothing sent inside the transaction
+    assert PhoneNumber.objects.get(pk=phone.pk).last_send_status == SendStatus.PENDING
+    _run_send(callbacks)
+    assert len(fake_twilio.sent) == 1
+    assert PhoneNumber.objects.get(pk=phone.pk).last_send_status == SendStatus.SENT
+
+
+def test_transient_error_that_outlasts_the_http_retries_is_recorded_as_failed(
+    django_capture_on_commit_callbacks, fake_twilio: FakeTwilio
+) -> None:
+    """Eager (no worker): the HTTP client's retries are all there is; the request does not fail."""
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    fake_twilio.fail_next(503, times=100)
+    _run_send(callbacks)
+    phone.refresh_from_db()
+    assert phone.last_send_status == SendStatus.FAILED
+    assert phone.last_send_error == "twilio_unavailable"
+    assert len(fake_twilio.server.requests) == 4  # 1 try + 3 HTTP retries
+    assert fake_twilio.sent == []
+
+
+def test_transient_error_within_the_http_retries_still_delivers(
+    django_capture_on_commit_callbacks, fake_twilio: FakeTwilio
+) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    fake_twilio.fail_next(429, code=20429, times=2)
+    _run_send(callbacks)
+    assert len(fake_twilio.sent) == 1
+    assert PhoneNumber.objects.get(pk=phone.pk).last_send_status == SendStatus.SENT
+
+
+def test_link_request_succeeds_while_twilio_is_down(
+    fake_twilio: FakeTwilio, django_capture_on_commit_callbacks
+) -> None:
+    from rest_framework.test import APIClient
+
+    fake_twilio.fail_next(503, times=100)
+    client = APIClient()
+    client.force_authenticate(user_create())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/user/phone-number", {"phone_number": NUMBER}, format="json")
+    assert response.status_code == 201
+    assert client.get("/api/user/phone-number").json()["last_send_status"] == SendStatus.FAILED
+
+
+def test_unsubscribed_recipient_marks_the_number_opted_out(
+    django_capture_on_commit_callbacks, fake_twilio: FakeTwilio
+) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    assert number_is_opted_out(number=NUMBER) is False  # cached
+    fake_twilio.fail_next(400, code=21610)
+    with django_capture_on_commit_callbacks(execute=True):
+        _run_send(callbacks)
+    phone.refresh_from_db()
+    assert phone.opted_out_at is not None
+    assert phone.last_send_status == SendStatus.OPTED_OUT
+    assert phone.last_send_error == "twilio_21610"
+    assert len(fake_twilio.server.requests) == 1  # permanent: never retried
+    assert number_is_opted_out(number=NUMBER) is True  # the cache was invalidated
+
+
+def test_invalid_number_is_a_permanent_failure(django_capture_on_commit_callbacks, fake_twilio: FakeTwilio) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    fake_twilio.fail_next(400, code=21211)
+    _run_send(callbacks)
+    phone.refresh_from_db()
+    assert phone.last_send_status == SendStatus.FAILED
+    assert phone.last_send_error == "invalid_number_21211"
+    assert phone.opted_out_at is None
+    assert len(fake_twilio.server.requests) == 1
+
+
+def test_last_send_status_is_shown_by_the_status_selector(
+    django_capture_on_commit_callbacks, fake_twilio: FakeTwilio
+) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    for callback in callbacks[:-1]:
+        callback()  # cache invalidation, not the send
+    cached = phone_number_status_get(user_id=phone.user_id)  # now cached
+    assert cached is not None and cached.last_send_status == SendStatus.PENDING
+    fake_twilio.fail_next(400, code=21211)
+    callbacks[-1]()
+    status = phone_number_status_get(user_id=phone.user_id)
+    assert status is not None
+    assert status.last_send_status == SendStatus.FAILED
+    assert status.last_send_error == "invalid_number_21211"
+
+
+def test_never_sends_to_an_opted_out_number(django_capture_on_commit_callbacks, fake_twilio: FakeTwilio) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    PhoneNumber.objects.filter(pk=phone.pk).update(opted_out_at=timezone.now())  # STOP arrived meanwhile
+    skipped = _outbound("skipped")
+    _run_send(callbacks)
+    assert fake_twilio.sent == []
+    assert PhoneNumber.objects.get(pk=phone.pk).last_send_status == SendStatus.OPTED_OUT
+    assert _outbound("skipped") == skipped + 1
+
+
+def test_superseded_code_is_not_sent(django_capture_on_commit_callbacks, fake_twilio: FakeTwilio) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    PhoneNumber.objects.filter(pk=phone.pk).update(verification_code_hash="0" * 64)  # a newer code
+    _run_send(callbacks)
+    assert fake_twilio.sent == []
+
+
+def test_unlinked_number_is_not_texted(django_capture_on_commit_callbacks, fake_twilio: FakeTwilio) -> None:
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    PhoneNumber.objects.filter(pk=phone.pk).delete()
+    _run_send(callbacks)
+    assert fake_twilio.sent == []
+
+
+def test_task_body_never_contains_more_than_the_code(
+    fake_twilio: FakeTwilio, django_capture_on_commit_callbacks
+) -> None:
+    _phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    _run_send(callbacks)
+    assert fake_twilio.sent[0].body.startswith("Your smsgateway verification code is ")
+    assert "expires in 10 minutes" in fake_twilio.sent[0].body
+
+
+def test_task_ignores_a_wrong_code_argument(fake_twilio: FakeTwilio, django_capture_on_commit_callbacks) -> None:
+    phone, _ = _issue_code(django_capture_on_commit_callbacks)
+    # Someone who can enqueue tasks cannot make us text an arbitrary code.
+    phone_number_verification_send.delay(phone.pk, "000000" if phone.verification_code_hash else "1")
+    assert all("000000" not in m.body for m in fake_twilio.sent)
