@@ -91,7 +91,8 @@ class Gunicorn:
             try:
                 requests.get(self.url + "/metrics", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or a worker still importing Django on a busy machine.
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer in {timeout}s:\n{self.output()}")
 
