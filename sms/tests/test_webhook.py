@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 
 from performance import metrics
@@ -424,3 +424,14 @@ def test_redis_down_accepts_and_stores_with_metric_and_warning(verified, setting
     assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
     assert counter("smsgw_rate_limit_unavailable_total") == before + 1
     assert any("rate limit unavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_admin_deleting_an_opt_out_opts_the_number_back_in(admin_client, verified):
+    post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_stop")))
+    opt_out = OptOut.objects.get(number=SENDER)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = admin_client.post(f"/admin/sms/optout/{opt_out.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    verified.refresh_from_db()
+    assert verified.opted_out_at is None
+    assert number_is_opted_out(number=SENDER) is False
