@@ -15,7 +15,7 @@ server cannot hide queueing). The production rate limit (20/h) stays on: with --
 
 usage:
   .venv/bin/python bench/webhook.py --database-url postgres://postgres@127.0.0.1:5432/smsgw_bench \\
-      --redis-url redis://127.0.0.1:6379/3 [--workers 4] [--seconds 10] [--connections 32]
+      --redis-url redis://127.0.0.1:6379/3 [--workers 3 --threads 4] [--seconds 10] [--connections 32]
 
 The database is created if missing and migrated; bench rows are deleted at the start. In
 Redis only the bench's own keys are removed (rate-limit windows, caches, the Celery queue),
@@ -98,7 +98,6 @@ def server_env(args: argparse.Namespace, port: int, metrics_dir: str) -> dict[st
         GUNICORN_THREADS=str(args.threads),
         GUNICORN_LOGLEVEL="warning",
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
-        CACHALOT_ENABLED="false",
     )
     return env
 
@@ -312,8 +311,8 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL"), required=False
     )
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4, help=">1: gthread workers (I/O waits overlap)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
