@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from performance import metrics
-from sms.caches import rate_limit_status_cache
+from sms.caches import phone_caches_invalidate, rate_limit_status_cache
 from sms.intake import InboundSms
 from sms.keywords import Keyword, keyword_match
 from sms.masking import mask_phone
@@ -51,7 +51,7 @@ class IntakeResult:
     message_id: int | None = None
 
 
-def inbound_message_receive(*, sms: InboundSms) -> IntakeResult:
+def inbound_message_receive(*, sms: InboundSms, _retry: bool = True) -> IntakeResult:
     """Act on one inbound message: keyword, sender check, rate limit, then store and enqueue."""
     state = sender_state_get(number=sms.from_number)
 
@@ -86,7 +86,16 @@ def inbound_message_receive(*, sms: InboundSms) -> IntakeResult:
         reply = rate_limit_reply(limit.retry_after) if limit.should_notify and not state.is_opted_out else None
         return IntakeResult(Outcome.RATE_LIMITED, reply)
 
-    message_id = inbound_message_store(sms=sms, user_id=state.user_id)
+    try:
+        message_id = inbound_message_store(sms=sms, user_id=state.user_id)
+    except IntegrityError:
+        if not _retry:
+            raise
+        # The cached sender is stale: the user was deleted (the foreign key refused the row)
+        # and nobody invalidated the cache. Forget it and decide again from the database.
+        logger.warning("stale phone_lookup entry for %s; retrying from the database", mask_phone(sms.from_number))
+        phone_caches_invalidate(number=sms.from_number)
+        return inbound_message_receive(sms=sms, _retry=False)
     ack = None if state.is_opted_out else settings.SMS_ACK_REPLY
     if message_id is None:
         return IntakeResult(Outcome.DUPLICATE, ack)
@@ -137,7 +146,8 @@ def inbound_message_store(*, sms: InboundSms, user_id: int | None) -> int | None
     received_at = connection.ops.adapt_datetimefield_value(timezone.now())
     # A plain SMS is one INSERT: in autocommit it is its own transaction, which saves the
     # BEGIN and COMMIT round trips of an explicit one. Media rows need the explicit transaction.
-    with transaction.atomic() if sms.media else nullcontext():
+    # Inside a caller's transaction a savepoint keeps a refused INSERT from breaking it.
+    with transaction.atomic() if sms.media or connection.in_atomic_block else nullcontext():
         with connection.cursor() as cursor:
             cursor.execute(
                 _INSERT_SQL,

@@ -435,3 +435,14 @@ def test_admin_deleting_an_opt_out_opts_the_number_back_in(admin_client, verifie
     verified.refresh_from_db()
     assert verified.opted_out_at is None
     assert number_is_opted_out(number=SENDER) is False
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit, so really commit
+def test_deleted_user_with_a_stale_cache_entry_is_an_unknown_sender_not_an_error(verified, settings):
+    assert phone_lookup_get(number=SENDER) is not None  # cached as linked and verified
+    verified.user.delete()  # without invalidating the cache
+    params = sms()
+    response = post_webhook(Client(), params)
+    assert response.status_code == 200
+    assert response["X-SMS-Outcome"] == "unknown_sender"
+    assert not InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
