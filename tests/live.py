@@ -94,6 +94,7 @@ class Gunicorn:
             except (requests.ConnectionError, requests.Timeout):
                 # Not listening yet, or a worker still importing Django on a busy machine.
                 time.sleep(0.1)
+        self.stop()  # never leave a half-started server behind
         raise RuntimeError(f"gunicorn did not answer in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
