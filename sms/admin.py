@@ -14,9 +14,10 @@ from django.http import HttpRequest
 
 from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, OptOut, PhoneNumber, VerificationCodeSend
 from sms.reprocessing import inbound_messages_reprocess
 from sms.services.accounts import user_delete
+from sms.services.opt_out import phone_number_opt_out_set
 
 
 @admin.register(PhoneNumber)
@@ -210,6 +211,31 @@ class VerificationCodeSendAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+
+@admin.register(OptOut)
+class OptOutAdmin(admin.ModelAdmin):
+    """Numbers that texted STOP. Deleting a row opts the number back in (through the service,
+    so the linked PhoneNumber and the caches follow)."""
+
+    list_display = ("masked_number", "keyword", "opted_out_at")
+    search_fields = ("number",)
+    fields = ("masked_number", "keyword", "opted_out_at")
+    readonly_fields = ("masked_number", "keyword", "opted_out_at")
+
+    @admin.display(description="number")
+    def masked_number(self, obj: OptOut) -> str:
+        return mask_phone(obj.number)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def delete_model(self, request: Any, obj: OptOut) -> None:
+        phone_number_opt_out_set(number=obj.number, opted_out=False)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for number in queryset.values_list("number", flat=True):
+            phone_number_opt_out_set(number=number, opted_out=False)
 
 
 User = get_user_model()

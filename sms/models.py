@@ -196,3 +196,17 @@ class EnrichmentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.pk}"
+
+
+class OptOut(models.Model):
+    """A number that texted STOP (linked to a user or not). The row is the durable opt-out;
+    START deletes it. PhoneNumber.opted_out_at mirrors it for linked numbers."""
+
+    number = models.CharField(max_length=32, unique=True, help_text="E.164, as Twilio sends From")
+    opted_out_at = models.DateTimeField(default=timezone.now)
+    keyword = models.CharField(max_length=16, blank=True)
+
+    def __str__(self) -> str:
+        from sms.masking import mask_phone
+
+        return mask_phone(self.number)

@@ -2,23 +2,79 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import astuple, dataclass
 from datetime import datetime
+from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from performance.caches import MISSING
-from sms.caches import phone_lookup_cache, verification_status_cache
+from performance import metrics
+from performance.caches import MISSING, NamedCache
+from sms.caches import phone_lookup_cache, rate_limit_status_cache, verification_status_cache
 from sms.models import EnrichmentItem, PhoneNumber
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SenderInfo:
-    """What the webhook needs to know about a number. Cached as a plain tuple."""
+    """What the webhook needs to know about a linked number."""
 
     user_id: int
     is_verified: bool
     is_opted_out: bool
+
+
+@dataclass(frozen=True)
+class SenderState:
+    """Everything the webhook needs about a number, linked or not, from one cache round trip."""
+
+    number: str
+    user_id: int | None
+    is_verified: bool
+    is_opted_out: bool
+    limited_until: float | None  # epoch seconds; set while the number is known to be over the rate limit
+
+    @property
+    def sender(self) -> SenderInfo | None:
+        if self.user_id is None:
+            return None
+        return SenderInfo(self.user_id, self.is_verified, self.is_opted_out)
+
+
+# Cached phone_lookup entry: (user_id or None, is_verified, is_opted_out). Unlinked numbers are
+# cached too (negative result, with their opt-out), so unknown senders cost no query either.
+PhoneEntry = tuple[int | None, bool, bool]
+
+_PHONE_ENTRY_SQL = (
+    "SELECT p.user_id, p.verified, (o.id IS NOT NULL OR p.opted_out_at IS NOT NULL) "
+    "FROM (SELECT CAST(%s AS varchar(32)) AS number) AS q "
+    "LEFT JOIN sms_phonenumber AS p ON p.number = q.number "
+    "LEFT JOIN sms_optout AS o ON o.number = q.number"
+)
+
+
+def _phone_entry_load(number: str) -> PhoneEntry:
+    """One indexed query (both joins use unique indexes) for linked and unlinked numbers alike."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PHONE_ENTRY_SQL, [number])
+        row = cursor.fetchone()
+    assert row is not None
+    user_id, is_verified, is_opted_out = row
+    return (user_id, bool(is_verified) if user_id is not None else False, bool(is_opted_out))
+
+
+def _phone_entry_get(number: str) -> PhoneEntry:
+    cache = phone_lookup_cache()
+    cached = cache.get(number)
+    if cached is not MISSING and isinstance(cached, tuple):
+        return cached
+    entry = _phone_entry_load(number)
+    cache.set(number, entry)
+    return entry
 
 
 def phone_lookup_get(*, number: str) -> SenderInfo | None:
@@ -26,20 +82,50 @@ def phone_lookup_get(*, number: str) -> SenderInfo | None:
 
     Negative results are cached too; phone_caches_invalidate() forgets both kinds.
     """
-    cache = phone_lookup_cache()
-    cached = cache.get(number)
-    if cached is not MISSING:
-        return None if cached is None else SenderInfo(*cached)
-    row = PhoneNumber.objects.filter(number=number).values_list("user_id", "is_verified", "opted_out_at").first()
-    info = None if row is None else SenderInfo(row[0], row[1], row[2] is not None)
-    cache.set(number, None if info is None else (info.user_id, info.is_verified, info.is_opted_out))
-    return info
+    user_id, is_verified, is_opted_out = _phone_entry_get(number)
+    if user_id is None:
+        return None
+    return SenderInfo(user_id, is_verified, is_opted_out)
 
 
 def number_is_opted_out(*, number: str) -> bool:
-    """Whether ``number`` asked us (STOP) to send nothing. Every outbound path checks this."""
-    info = phone_lookup_get(number=number)
-    return info is not None and info.is_opted_out
+    """Whether ``number`` asked us (STOP) to send nothing, linked or not. Every outbound path checks this."""
+    return _phone_entry_get(number)[2]
+
+
+def _count(cache: NamedCache, value: Any) -> None:
+    (metrics.CACHE_MISSES if value is MISSING else metrics.CACHE_HITS).labels(cache.name).inc()
+
+
+def sender_state_get(*, number: str) -> SenderState:
+    """The sender and its over-limit state, read from both named caches in one round trip (MGET).
+
+    A phone_lookup miss costs one query and one cache write; a cache outage is counted and
+    falls back to the database, so the webhook keeps working without Redis.
+    """
+    lookup, status = phone_lookup_cache(), rate_limit_status_cache()
+    keys = [lookup.make_key(number), status.make_key(number)]
+    try:
+        found = lookup.backend.get_many(keys)
+    except Exception:
+        metrics.CACHE_ERRORS.labels(lookup.name).inc()
+        metrics.CACHE_ERRORS.labels(status.name).inc()
+        logger.warning("caches unavailable on sender lookup", exc_info=True)
+        found, available = {}, False
+    else:
+        available = True
+    entry = found.get(keys[0], MISSING)
+    limited = found.get(keys[1], MISSING)
+    if available:
+        _count(lookup, entry)
+        _count(status, limited)
+    if entry is MISSING or not isinstance(entry, tuple):
+        entry = _phone_entry_load(number)
+        if available:
+            lookup.set(number, entry)
+    limited_until = float(limited) if isinstance(limited, int | float) and limited > time.time() else None
+    user_id, is_verified, is_opted_out = entry
+    return SenderState(number, user_id, is_verified, is_opted_out, limited_until)
 
 
 # --- Phone linking and enrichment review ------------------------------------------------

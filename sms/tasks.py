@@ -46,7 +46,8 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
     retried by the worker with backoff (the HTTP client has already retried quickly); permanent errors are
     recorded for the GET to show, and 21610 marks the number opted out.
     """
-    from sms.services.linking import phone_number_opt_out_set, verification_code_hash
+    from sms.services.linking import verification_code_hash
+    from sms.services.opt_out import phone_number_opt_out_set
 
     phone = PhoneNumber.objects.filter(pk=phone_number_id).first()
     if phone is None or phone.is_verified:

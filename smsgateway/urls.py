@@ -7,6 +7,7 @@ from performance.dashboard import dashboard_urls
 from performance.exporter import metrics_export
 from sms.api.linking import PhoneNumberApi, PhoneNumberVerifyApi
 from sms.api.review import EnrichmentItemDetailApi, EnrichmentItemListApi
+from sms.api.webhook import sms_webhook
 
 urlpatterns = [
     # Before "admin/" so the admin's catch-all does not swallow it.
@@ -25,4 +26,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Login/logout for the browsable API.
     path("api/auth/", include("rest_framework.urls")),
+    # --- SMS webhook intake ---
+    path("api/sms/webhook", sms_webhook, name="sms-webhook"),
 ]

@@ -274,22 +274,3 @@ def phone_number_unlink(*, user: AbstractBaseUser) -> None:
         phone.delete()
         transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
     logger.info("number %s unlinked (user %s)", mask_phone(number), user_id)
-
-
-def phone_number_opt_out_set(*, number: str, opted_out: bool) -> bool:
-    """Record (STOP, Twilio error 21610) or clear (START) an opt-out for ``number``.
-
-    Returns whether a linked number changed. Caches are invalidated after commit so the next
-    webhook and every outbound path see it.
-    """
-    with transaction.atomic():
-        rows = PhoneNumber.objects.select_for_update().filter(number=number)
-        phone = rows.first()
-        if phone is None or phone.is_opted_out == opted_out:
-            return False
-        phone.opted_out_at = timezone.now() if opted_out else None
-        phone.save(update_fields=["opted_out_at"])
-        user_id = phone.user_id
-        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
-    logger.info("number %s opted %s", mask_phone(number), "out" if opted_out else "in")
-    return True

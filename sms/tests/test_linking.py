@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
 from sms.selectors import phone_lookup_get
-from sms.services.linking import phone_number_opt_out_set, verification_code_generate
+from sms.services.linking import verification_code_generate
+from sms.services.opt_out import phone_number_opt_out_set
 from sms.tests.factories import phone_number_create, user_create
 from tests.fakes.twilio import FakeTwilio
 

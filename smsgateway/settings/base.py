@@ -318,6 +318,32 @@ SMS_VERIFICATION_MAX_PER_USER_PER_DAY = env_int("SMS_VERIFICATION_MAX_PER_USER_P
 SMS_VERIFICATION_SEND_RETRY_DELAY = env_float("SMS_VERIFICATION_SEND_RETRY_DELAY", 15.0)
 
 # =============================================================================
+# Webhook intake (POST /api/sms/webhook)
+# =============================================================================
+# Bodies larger than this are refused with 413 before anything is parsed (Twilio posts a few KB).
+SMS_WEBHOOK_MAX_BODY_BYTES = env_int("SMS_WEBHOOK_MAX_BODY_BYTES", 32 * 1024)
+# Secret for webhooks signed with a Twilio SharedKey (X-Twilio-Webhooks-Signature-Settings);
+# empty: the account auth token, which is what Twilio signs with by default.
+TWILIO_WEBHOOK_SIGNING_SECRET = env_str("TWILIO_WEBHOOK_SIGNING_SECRET")
+# TwiML replies. An empty text answers with an empty <Response/>.
+SMS_ACK_REPLY = env_str("SMS_ACK_REPLY", "Got it! Your note is on its way to your inbox.")
+SMS_HELP_REPLY = env_str(
+    "SMS_HELP_REPLY",
+    "smsgateway: text a note, voice memo or photo to save it. Reply STOP to opt out, START to opt back in.",
+)
+SMS_OPT_IN_REPLY = env_str("SMS_OPT_IN_REPLY", "You're opted back in. Text us a note any time.")
+SMS_UNKNOWN_SENDER_REPLY = env_str(
+    "SMS_UNKNOWN_SENDER_REPLY",
+    "This number isn't linked to an account yet. Add it under Settings > Phone in the app, then text again.",
+)
+SMS_UNVERIFIED_REPLY = env_str(
+    "SMS_UNVERIFIED_REPLY",
+    "Your number isn't verified yet. Enter the code we texted you in the app (or request a new one), then text again.",
+)
+# Link/verify instructions go to a number at most once per this many seconds.
+SMS_INSTRUCTIONS_INTERVAL = env_int("SMS_INSTRUCTIONS_INTERVAL", 24 * 3600)
+
+# =============================================================================
 # Speech-to-Text
 # =============================================================================
 SPEECH_API_ENDPOINT = env_str("SPEECH_API_ENDPOINT")

@@ -1,0 +1,12 @@
+"""Bench-only settings: production settings plus a URLconf with a bare TwiML view to compare with."""
+
+from smsgateway.settings.production import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
+# Fixed signed URL, so requests can be signed before the server (and its port) exists.
+SMS_WEBHOOK_PUBLIC_URL = "https://bench.example.com/api/sms/webhook"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+from smsgateway.settings.base import LOGGING as _BASE_LOGGING  # noqa: E402
+
+# Per-request INFO lines would be measured too.
+LOGGING = {**_BASE_LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}

@@ -1,0 +1,83 @@
+"""POST /api/sms/webhook: Twilio's messaging webhook (DESIGN.md §3). Thin: read, verify, parse,
+call the intake service, answer TwiML with an X-SMS-Outcome header."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from performance import metrics
+from sms.intake import WebhookPayloadError, inbound_sms_parse
+from sms.masking import mask_phone
+from sms.services.intake import inbound_message_receive
+from sms.signature import SignatureError, signature_verify
+from sms.twiml import twiml_message
+
+logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("sms.security")
+
+OUTCOME_HEADER = "X-SMS-Outcome"
+
+
+def _plain(status: int, outcome: str, text: str, started: float) -> HttpResponse:
+    response = HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+    response[OUTCOME_HEADER] = outcome
+    metrics.WEBHOOK_OUTCOMES.labels(outcome).inc()
+    metrics.WEBHOOK_LATENCY.labels(outcome).observe(time.perf_counter() - started)
+    return response
+
+
+def _read_form(request: HttpRequest) -> QueryDict | None:
+    """The form parameters, or None when the body is larger than SMS_WEBHOOK_MAX_BODY_BYTES."""
+    limit = settings.SMS_WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return None
+    return QueryDict(body, encoding="utf-8")
+
+
+@csrf_exempt
+@require_POST
+def sms_webhook(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
+    params = _read_form(request)
+    if params is None:
+        metrics.WEBHOOK_REJECTED.labels("too_large").inc()
+        return _plain(413, "too_large", "request body too large", started)
+
+    try:
+        signature_verify(request, params)
+    except SignatureError as exc:
+        metrics.SIGNATURE_FAILURES.labels(exc.code).inc()
+        security_logger.warning(
+            "webhook refused (%s): from=%s ip=%s",
+            exc.code,
+            mask_phone(params.get("From")),
+            request.META.get("REMOTE_ADDR", ""),
+        )
+        return _plain(exc.status_code, "forbidden", "forbidden", started)
+
+    try:
+        sms = inbound_sms_parse(params)
+    except WebhookPayloadError as exc:
+        metrics.WEBHOOK_REJECTED.labels(exc.code).inc()
+        logger.warning("webhook payload refused (%s) from %s", exc.code, mask_phone(params.get("From")))
+        return _plain(exc.status_code, "invalid", str(exc), started)
+
+    result = inbound_message_receive(sms=sms)
+    response = HttpResponse(twiml_message(result.reply), content_type="text/xml; charset=utf-8")
+    response[OUTCOME_HEADER] = result.outcome.value
+    metrics.WEBHOOK_OUTCOMES.labels(result.outcome.value).inc()
+    metrics.WEBHOOK_LATENCY.labels(result.outcome.value).observe(time.perf_counter() - started)
+    return response

@@ -1,0 +1,448 @@
+"""POST /api/sms/webhook with realistic, signed Twilio payloads (the validator is never stubbed)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
+
+from performance import metrics
+from sms.models import InboundMessage, MediaAttachment, OptOut
+from sms.selectors import number_is_opted_out, phone_lookup_get
+from sms.tests.factories import phone_number_create
+from sms.tests.webhook_client import TEST_URL, post_webhook, reply_text, sign
+from tests.twilio_payloads import load_payload, with_new_sid
+
+pytestmark = pytest.mark.django_db
+
+SENDER = "+14155550100"
+
+
+def counter(name: str, **labels: str) -> float:
+    return metrics.sample_total(name, labels)
+
+
+@pytest.fixture
+def verified() -> Any:
+    return phone_number_create(number=SENDER, verified=True)
+
+
+def sms(**overrides: str) -> dict[str, str]:
+    return with_new_sid(load_payload("inbound_sms__plain", **overrides))
+
+
+# --- accepted --------------------------------------------------------------------------------
+
+
+def test_verified_sender_sms_is_stored_and_acknowledged(verified, settings, django_capture_on_commit_callbacks):
+    params = sms()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post_webhook(Client(), params)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/xml")
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert reply_text(response) == settings.SMS_ACK_REPLY
+    message = InboundMessage.objects.get(message_sid=params["MessageSid"])
+    assert message.user_id == verified.user_id
+    assert message.body == params["Body"]
+    assert (message.from_number, message.to_number, message.status) == (SENDER, "+15005550006", "received")
+    assert len(callbacks) == 1  # processing enqueued on commit
+
+
+def test_mms_media_rows_are_stored_with_the_message(verified):
+    params = with_new_sid(load_payload("inbound_mms__voice_image_vcard"))
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    message = InboundMessage.objects.get(message_sid=params["MessageSid"])
+    assert message.num_media == 3
+    media = list(MediaAttachment.objects.filter(message=message).values_list("index", "url", "declared_content_type"))
+    assert media == [
+        (0, params["MediaUrl0"], "audio/amr"),
+        (1, params["MediaUrl1"], "image/jpeg"),
+        (2, params["MediaUrl2"], "text/vcard"),
+    ]
+
+
+def test_empty_body_is_valid(verified):
+    params = with_new_sid(load_payload("inbound_sms__empty_body"))
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert InboundMessage.objects.get(message_sid=params["MessageSid"]).body == ""
+
+
+def test_ack_text_is_configurable_and_empty_means_empty_response(verified, settings):
+    settings.SMS_ACK_REPLY = ""
+    response = post_webhook(Client(), sms())
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert response.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def test_get_is_not_allowed():
+    assert Client().get("/api/sms/webhook").status_code == 405
+
+
+# --- signature -------------------------------------------------------------------------------
+
+
+def _assert_refused(response: Any, params: dict[str, str]) -> None:
+    assert response.status_code == 403
+    assert not InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
+
+
+def test_missing_signature_is_403_nothing_stored_logged_masked_and_counted(verified, caplog):
+    params = sms()
+    before = counter("smsgw_webhook_signature_failures_total", reason="missing_signature")
+    with caplog.at_level(logging.WARNING, logger="sms.security"):
+        response = post_webhook(Client(), params, signature="")
+    _assert_refused(response, params)
+    assert counter("smsgw_webhook_signature_failures_total", reason="missing_signature") == before + 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "sms.security"]
+    assert len(lines) == 1 and "***0100" in lines[0] and SENDER not in lines[0]
+
+
+def test_signature_with_wrong_token_is_403(verified):
+    params = sms()
+    before = counter("smsgw_webhook_signature_failures_total", reason="invalid_signature")
+    response = post_webhook(Client(), params, signature=sign(TEST_URL, params, token="not-our-token"))
+    _assert_refused(response, params)
+    assert counter("smsgw_webhook_signature_failures_total", reason="invalid_signature") == before + 1
+
+
+def test_tampered_body_is_403(verified):
+    params = sms()
+    signature = sign(TEST_URL, params)
+    response = post_webhook(Client(), {**params, "Body": "changed in transit"}, signature=signature)
+    _assert_refused(response, params)
+
+
+def test_foreign_account_is_403_even_when_signed(verified):
+    params = sms(AccountSid="AC" + "b" * 32)
+    before = counter("smsgw_webhook_signature_failures_total", reason="foreign_account")
+    response = post_webhook(Client(), params)
+    _assert_refused(response, params)
+    assert counter("smsgw_webhook_signature_failures_total", reason="foreign_account") == before + 1
+
+
+def test_public_url_setting_is_what_is_signed(verified, settings):
+    settings.SMS_WEBHOOK_PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
+    params = sms()
+    assert post_webhook(Client(), params)["X-SMS-Outcome"] == "forbidden"  # signed for the internal URL
+    params = sms()
+    response = post_webhook(Client(), params, signed_url="https://sms.example.com/api/sms/webhook")
+    assert response["X-SMS-Outcome"] == "accepted"
+
+
+def test_query_string_is_part_of_the_signed_url(verified, settings):
+    settings.SMS_WEBHOOK_PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
+    params = sms()
+    response = post_webhook(
+        Client(),
+        params,
+        path="/api/sms/webhook?region=us&tenant=a",
+        signed_url="https://sms.example.com/api/sms/webhook?region=us&tenant=a",
+    )
+    assert response["X-SMS-Outcome"] == "accepted"
+    params = sms()
+    response = post_webhook(
+        Client(),
+        params,
+        path="/api/sms/webhook?region=us&tenant=b",
+        signed_url="https://sms.example.com/api/sms/webhook?region=us&tenant=a",
+    )
+    assert response.status_code == 403
+
+
+def test_query_string_on_request_url_without_public_url(verified):
+    params = sms()
+    response = post_webhook(Client(), params, path="/api/sms/webhook?x=1")
+    assert response["X-SMS-Outcome"] == "accepted"
+
+
+def test_signature_over_explicit_443_port_validates(verified, settings):
+    settings.SMS_WEBHOOK_PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
+    params = sms()
+    response = post_webhook(Client(), params, signed_url="https://sms.example.com:443/api/sms/webhook")
+    assert response["X-SMS-Outcome"] == "accepted"
+
+
+def test_forwarded_proto_counts_only_when_proxies_are_trusted(verified, settings):
+    https_url = "https://testserver/api/sms/webhook"
+    params = sms()
+    settings.SECURE_PROXY_SSL_HEADER = None
+    response = post_webhook(Client(), params, signed_url=https_url, headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 403
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    params = sms()
+    response = post_webhook(Client(), params, signed_url=https_url, headers={"X-Forwarded-Proto": "https"})
+    assert response["X-SMS-Outcome"] == "accepted"
+
+
+SHA256_SETTINGS = "key=webhooks_sharedkey_0123456789abcdef,algorithm=HMAC_SHA256"
+
+
+def test_hmac_sha256_variant_validates(verified):
+    params = sms()
+    response = post_webhook(
+        Client(),
+        params,
+        signature=sign(TEST_URL, params, algorithm="HMAC_SHA256"),
+        headers={"X-Twilio-Webhooks-Signature-Settings": SHA256_SETTINGS},
+    )
+    assert response["X-SMS-Outcome"] == "accepted"
+
+
+def test_hmac_sha256_uses_the_shared_key_secret_when_configured(verified, settings):
+    settings.TWILIO_WEBHOOK_SIGNING_SECRET = "shared-key-secret-0123456789"
+    params = sms()
+    headers = {"X-Twilio-Webhooks-Signature-Settings": SHA256_SETTINGS}
+    signed_with_token = sign(TEST_URL, params, algorithm="HMAC_SHA256")
+    assert post_webhook(Client(), params, signature=signed_with_token, headers=headers).status_code == 403
+    signed_with_key = sign(TEST_URL, params, token="shared-key-secret-0123456789", algorithm="HMAC_SHA256")
+    assert post_webhook(Client(), params, signature=signed_with_key, headers=headers)["X-SMS-Outcome"] == "accepted"
+
+
+def test_sha1_signature_under_sha256_header_is_403(verified):
+    params = sms()
+    response = post_webhook(
+        Client(),
+        params,
+        signature=sign(TEST_URL, params),
+        headers={"X-Twilio-Webhooks-Signature-Settings": SHA256_SETTINGS},
+    )
+    _assert_refused(response, params)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"MessageSid": ""}, "missing MessageSid"),
+        ({"From": ""}, "missing From"),
+        ({"To": ""}, "missing To"),
+        ({"NumMedia": "two"}, "NumMedia is not a number"),
+        ({"NumMedia": "-1"}, "NumMedia is not a number"),
+        ({"NumMedia": "11"}, "NumMedia above 10"),
+        ({"NumMedia": "1"}, "MediaUrl0/MediaContentType0 missing"),
+        ({"MediaUrl0": "https://api.twilio.com/x", "MediaContentType0": "image/jpeg"}, "MediaUrl0 beyond NumMedia=0"),
+    ],
+)
+def test_malformed_payload_is_400_with_reason_and_nothing_stored(verified, change, reason):
+    params = {**sms(), **change}
+    before = InboundMessage.objects.count()
+    response = post_webhook(Client(), params)
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert InboundMessage.objects.count() == before
+
+
+def test_missing_message_sid_param_is_400():
+    params = sms()
+    del params["MessageSid"]
+    response = post_webhook(Client(), params)
+    assert response.status_code == 400
+    assert "missing MessageSid" in response.content.decode()
+
+
+def test_media_count_above_num_media_is_400(verified):
+    params = with_new_sid(load_payload("inbound_mms__voice_image_vcard", NumMedia="2"))
+    response = post_webhook(Client(), params)
+    assert response.status_code == 400
+    assert "beyond NumMedia=2" in response.content.decode()
+
+    assert not InboundMessage.objects.exists()
+
+
+def test_oversized_body_is_refused_before_parsing(verified, settings):
+    settings.SMS_WEBHOOK_MAX_BODY_BYTES = 4096
+    params = sms(Body="x" * 5000)
+    before = counter("smsgw_webhook_rejected_total", reason="too_large")
+    response = post_webhook(Client(), params)
+    assert response.status_code == 413
+    assert not InboundMessage.objects.exists()
+    assert counter("smsgw_webhook_rejected_total", reason="too_large") == before + 1
+
+
+# --- dedup -----------------------------------------------------------------------------------
+
+
+def test_same_message_sid_twice_is_stored_and_enqueued_once(verified, django_capture_on_commit_callbacks):
+    params = sms()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = post_webhook(Client(), params)
+        second = post_webhook(Client(), params)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first["X-SMS-Outcome"], second["X-SMS-Outcome"]) == ("accepted", "duplicate")
+    assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).count() == 1
+    assert len(callbacks) == 1
+
+
+def test_duplicate_does_not_count_against_the_rate_limit(verified, settings):
+    settings.SMS_RATE_LIMIT_PER_HOUR = 2
+    params = sms()
+    for _ in range(3):
+        post_webhook(Client(), params)
+    assert post_webhook(Client(), sms())["X-SMS-Outcome"] == "accepted"
+
+
+# --- keywords --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["STOP", "stopall", " Unsubscribe ", "cancel", "END", "quit", "Revoke", "OPTOUT"])
+def test_stop_words_opt_out_a_linked_number(verified, word):
+    assert number_is_opted_out(number=SENDER) is False  # cached "not opted out"
+    params = with_new_sid(load_payload("inbound_sms__keyword_stop", Body=word))
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "opted_out"
+    assert response.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    verified.refresh_from_db()
+    assert verified.opted_out_at is not None
+    assert OptOut.objects.filter(number=SENDER).exists()
+    assert number_is_opted_out(number=SENDER) is True  # cache was invalidated
+    assert not InboundMessage.objects.exists()
+
+
+def test_stop_from_unlinked_number_is_recorded():
+    number = "+14155559876"
+    assert number_is_opted_out(number=number) is False
+    params = with_new_sid(load_payload("inbound_sms__keyword_stop", From=number))
+    assert post_webhook(Client(), params)["X-SMS-Outcome"] == "opted_out"
+    assert number_is_opted_out(number=number) is True
+    assert phone_lookup_get(number=number) is None
+
+
+def test_opted_out_sender_notes_are_stored_without_any_reply(verified):
+    post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_stop")))
+    params = sms()
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert response.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
+    help_response = post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_help")))
+    assert help_response["X-SMS-Outcome"] == "help"
+    assert "<Message>" not in help_response.content.decode()
+
+
+def test_start_clears_the_opt_out_and_replies(verified, settings):
+    post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_stop")))
+    assert number_is_opted_out(number=SENDER) is True
+    response = post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_start", Body=" yes")))
+    assert response["X-SMS-Outcome"] == "opted_in"
+    assert reply_text(response) == settings.SMS_OPT_IN_REPLY
+    verified.refresh_from_db()
+    assert verified.opted_out_at is None
+    assert not OptOut.objects.exists()
+    assert number_is_opted_out(number=SENDER) is False
+    assert reply_text(post_webhook(Client(), sms())) == settings.SMS_ACK_REPLY
+
+
+@pytest.mark.parametrize("word", ["help", "INFO", " Help "])
+def test_help_words_get_the_help_text(word, settings):
+    params = with_new_sid(load_payload("inbound_sms__keyword_help", Body=word))
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "help"
+    assert reply_text(response) == settings.SMS_HELP_REPLY
+    assert not InboundMessage.objects.exists()
+
+
+def test_keyword_inside_a_sentence_is_a_note(verified):
+    response = post_webhook(Client(), sms(Body="Told Sam to stop by on Friday"))
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert not OptOut.objects.exists()
+
+
+# --- sender lookup ---------------------------------------------------------------------------
+
+
+def test_unknown_sender_gets_link_instructions_once_per_day(settings):
+    first = post_webhook(Client(), sms(From="+14155551111"))
+    second = post_webhook(Client(), sms(From="+14155551111"))
+    assert first["X-SMS-Outcome"] == second["X-SMS-Outcome"] == "unknown_sender"
+    assert reply_text(first) == settings.SMS_UNKNOWN_SENDER_REPLY
+    assert second.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    assert 86000 < cache.ttl("sms:instructions:unknown_sender:+14155551111") <= 86400  # type: ignore[attr-defined]
+    assert not InboundMessage.objects.exists()
+
+
+def test_unverified_sender_gets_verify_instructions_once_per_day(settings):
+    phone_number_create(number="+14155552222", verified=False)
+    first = post_webhook(Client(), sms(From="+14155552222"))
+    second = post_webhook(Client(), sms(From="+14155552222"))
+    assert first["X-SMS-Outcome"] == second["X-SMS-Outcome"] == "unverified"
+    assert reply_text(first) == settings.SMS_UNVERIFIED_REPLY
+    assert "<Message>" not in second.content.decode()
+    assert not InboundMessage.objects.exists()
+
+
+def test_unknown_sender_is_cached_negatively(settings):
+    post_webhook(Client(), sms(From="+14155553333"))
+    with CaptureQueriesContext(connection) as queries:
+        post_webhook(Client(), sms(From="+14155553333"))
+    assert len(queries) == 0
+
+
+# --- rate limit ------------------------------------------------------------------------------
+
+
+def test_over_the_limit_is_not_stored_and_told_once_with_limit_and_wait(verified, settings):
+    settings.SMS_RATE_LIMIT_PER_HOUR = 3
+    outcomes = [post_webhook(Client(), sms())["X-SMS-Outcome"] for _ in range(3)]
+    assert outcomes == ["accepted"] * 3
+    before = counter("smsgw_rate_limit_hits_total")
+    over = post_webhook(Client(), sms())
+    again = post_webhook(Client(), sms())
+    assert over["X-SMS-Outcome"] == again["X-SMS-Outcome"] == "rate_limited"
+    text = over.content.decode()
+    assert "limit of 3 messages per hour" in text
+    assert "again in 60 minutes" in text  # the oldest of the 3 frees its slot an hour after it arrived
+    assert "<Message>" not in again.content.decode()
+    assert InboundMessage.objects.count() == 3
+    assert counter("smsgw_rate_limit_hits_total") == before + 2
+
+
+def test_redis_down_accepts_and_stores_with_metric_and_warning(verified, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    before = counter("smsgw_rate_limit_unavailable_total")
+    params = sms()
+    with caplog.at_level(logging.WARNING):
+        response = post_webhook(Client(), params)
+    assert response.status_code == 200
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
+    assert counter("smsgw_rate_limit_unavailable_total") == before + 1
+    assert any("rate limit unavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_admin_deleting_an_opt_out_opts_the_number_back_in(admin_client, verified):
+    post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_stop")))
+    opt_out = OptOut.objects.get(number=SENDER)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = admin_client.post(f"/admin/sms/optout/{opt_out.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    verified.refresh_from_db()
+    assert verified.opted_out_at is None
+    assert number_is_opted_out(number=SENDER) is False
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit, so really commit
+def test_deleted_user_with_a_stale_cache_entry_is_an_unknown_sender_not_an_error(verified, settings):
+    assert phone_lookup_get(number=SENDER) is not None  # cached as linked and verified
+    verified.user.delete()  # without invalidating the cache
+    params = sms()
+    response = post_webhook(Client(), params)
+    assert response.status_code == 200
+    assert response["X-SMS-Outcome"] == "unknown_sender"
+    assert not InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()

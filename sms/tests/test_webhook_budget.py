@@ -1,0 +1,101 @@
+"""The hot-path budget for a cached, verified sender (DESIGN.md §3): 0 database reads,
+one write transaction, at most 3 Redis round trips, broker publish included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from redis.connection import AbstractConnection
+
+from sms.models import InboundMessage
+from sms.tests.factories import phone_number_create
+from sms.tests.webhook_client import post_webhook
+from smsgateway.celery import app as celery_app
+from tests.twilio_payloads import load_payload, with_new_sid
+
+# Real commits (no test transaction around the request), so what is counted is what production runs.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_broker")]
+
+SENDER = "+14155550100"
+
+
+@contextmanager
+def redis_round_trips() -> Iterator[list[bytes]]:
+    """Every command (or pipeline) any redis-py connection sends, cache and broker alike."""
+    sent: list[bytes] = []
+    real = AbstractConnection.send_packed_command
+
+    def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        packed = command if isinstance(command, bytes | str) else b"".join(bytes(c) for c in command)
+        sent.append(packed if isinstance(packed, bytes) else packed.encode())
+        return real(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = real  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def real_broker() -> Iterator[None]:
+    """Publish tasks to the Redis broker instead of running them eagerly."""
+    was = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = was
+
+
+def _sms() -> dict[str, str]:
+    return with_new_sid(load_payload("inbound_sms__plain"))
+
+
+def test_cached_verified_sender_costs_no_read_and_one_insert() -> None:
+    phone_number_create(number=SENDER, verified=True)
+    post_webhook(Client(), _sms())  # warms the phone_lookup cache
+    params = _sms()
+    with CaptureQueriesContext(connection) as queries:
+        response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    statements = [q["sql"] for q in queries.captured_queries]
+    # One write transaction (a single INSERT in autocommit is one), and not a single read.
+    assert [s.split(" ")[0] for s in statements] == ["INSERT"], statements
+    assert connection.get_autocommit()
+    assert statements[0].startswith("INSERT INTO sms_inboundmessage")
+    assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
+
+
+def test_cached_verified_mms_writes_message_and_media_in_one_transaction() -> None:
+    phone_number_create(number=SENDER, verified=True)
+    post_webhook(Client(), _sms())
+    params = with_new_sid(load_payload("inbound_mms__voice_image_vcard"))
+    with CaptureQueriesContext(connection) as queries:
+        post_webhook(Client(), params)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert [s.split(" ")[0:3] for s in statements] == [
+        ["BEGIN"],
+        ["INSERT", "INTO", "sms_inboundmessage"],
+        ["INSERT", "INTO", '"sms_mediaattachment"'],
+        ["COMMIT"],
+    ]
+
+
+def test_cached_verified_sender_costs_at_most_three_redis_round_trips() -> None:
+    phone_number_create(number=SENDER, verified=True)
+    post_webhook(Client(), _sms())  # warms caches, script and broker connections
+    params = _sms()
+    with redis_round_trips() as sent:
+        response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    commands = [c.split(b"\r\n")[2].upper() for c in sent]
+    assert len(sent) <= 3, commands
+    print("redis round trips:", [c.decode() for c in commands])
+    assert b"LPUSH" in commands  # the broker publish is counted
