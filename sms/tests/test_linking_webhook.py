@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 
 from sms.models import PhoneNumber
 from sms.tests.factories import user_create
+from sms.tests.webhook_client import post_webhook
 from tests.fakes.twilio import FakeTwilio
-from tests.twilio_payloads import load_payload, twilio_signature, with_new_sid
+from tests.twilio_payloads import load_payload, with_new_sid
 
 WEBHOOK = "/api/sms/webhook"
 
@@ -43,10 +44,7 @@ def text(client: Any, settings: Any, django_capture_on_commit_callbacks: Any, fa
 
     def _text(number: str = NUMBER) -> str:
         params = with_new_sid(load_payload("inbound_sms__plain", From=number))
-        url = settings.SMS_WEBHOOK_PUBLIC_URL or f"http://testserver{WEBHOOK}"
-        signature = twilio_signature(url, params, settings.TWILIO_AUTH_TOKEN)
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(WEBHOOK, params, HTTP_X_TWILIO_SIGNATURE=signature)
+        response = post_webhook(client, params)
         assert response.status_code == 200, response.content
         return str(response["X-SMS-Outcome"])
 
