@@ -106,6 +106,20 @@ def _demuxed_seconds(container: av.container.InputContainer, stream: av.audio.Au
     return float(total * stream.time_base) if stream.time_base is not None else 0.0
 
 
+def _check_decodes(path: Path) -> None:
+    """Decode the whole file (milliseconds for a voice note) so corrupt audio fails here, not at Speech."""
+    samples = 0
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            for frame in container.decode(stream):
+                samples += frame.samples
+    except (av.error.FFmpegError, IndexError, ValueError) as exc:
+        raise AudioCorruptError(f"audio does not decode: {type(exc).__name__}") from exc
+    if samples == 0:
+        raise AudioCorruptError("no audio samples")
+
+
 def native_encoding(info: MediaInfo) -> str | None:
     """The Speech-to-Text encoding to send this file as it is, or None when it must be transcoded."""
     if info.audio_codec is None:
@@ -124,6 +138,7 @@ def speech_chunks(path: Path, *, max_chunk_seconds: float) -> list[SpeechChunk]:
         raise AudioUnsupportedError("no audio stream")
     encoding = native_encoding(info)
     if encoding is not None and info.duration <= max_chunk_seconds:
+        _check_decodes(path)
         rate = info.sample_rate
         if encoding == "AMR":
             rate = 8000
