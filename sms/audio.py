@@ -25,6 +25,7 @@ TRANSCODE_RATE = 16_000
 
 class AudioError(Exception):
     code = "corrupt_media"
+    is_transient = False
 
 
 class AudioCorruptError(AudioError):

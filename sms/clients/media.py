@@ -164,7 +164,7 @@ class GuardedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _guarded_pool_classes(self.allow_private)  # type: ignore[assignment]
+        self.poolmanager.pool_classes_by_scheme = _guarded_pool_classes(self.allow_private)
 
 
 def _host_allowed(hostname: str, allowed: list[str]) -> bool:
@@ -189,7 +189,9 @@ class MediaClient:
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
 
-    def download(self, url: str, *, budget: ByteBudget, deadline: float, declared_content_type: str = "") -> DownloadedMedia:
+    def download(
+        self, url: str, *, budget: ByteBudget, deadline: float, declared_content_type: str = ""
+    ) -> DownloadedMedia:
         """Stream ``url`` to a temp file (the caller removes it). ``deadline`` is a monotonic time."""
         started = time.monotonic()
         delays = list(self.policy.not_found_delays)

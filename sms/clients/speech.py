@@ -130,7 +130,7 @@ class BoundedPool:
 def _make_client(endpoint: str) -> speech.SpeechClient:
     if endpoint.startswith("http://"):
         return speech.SpeechClient(
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            credentials=AnonymousCredentials(),
             transport="rest",
             client_options=ClientOptions(api_endpoint=endpoint),
         )
@@ -164,7 +164,7 @@ class SpeechClient:
     def recognize(self, *, content: bytes, encoding: str, sample_rate_hertz: int, channels: int = 1) -> Transcript:
         """Synchronous recognition of one chunk (≤ ~1 minute). Raises a SpeechError subclass."""
         config = speech.RecognitionConfig(
-            encoding=speech.RecognitionConfig.AudioEncoding[encoding],
+            encoding=getattr(speech.RecognitionConfig.AudioEncoding, encoding),
             sample_rate_hertz=sample_rate_hertz,
             audio_channel_count=channels,
             language_code=self.language_code,

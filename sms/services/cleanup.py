@@ -36,6 +36,8 @@ def media_cleanup(*, retention_days: int | None = None, temp_max_age_seconds: in
     expired = MediaAttachment.objects.filter(message__received_at__lt=cutoff).exclude(file="")
     for attachment in expired.iterator(chunk_size=500):
         name = attachment.file.name
+        if not name:
+            continue
         try:
             default_storage.delete(name)
         except OSError:

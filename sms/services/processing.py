@@ -244,6 +244,8 @@ def _message_kind(work: _Work) -> str:
 
 def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> ProcessingResult:
     message = work.message
+    user_id = message.user_id
+    assert user_id is not None  # _claim fails messages without a user
     by_id = {a.pk: a for a in work.attachments}
     now = timezone.now()
     try:
@@ -261,7 +263,7 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
             EnrichmentItem.objects.bulk_create(
                 [
                     EnrichmentItem(
-                        user_id=message.user_id,
+                        user_id=user_id,
                         message_id=message.pk,
                         media=by_id.get(item.attachment_id) if item.attachment_id else None,
                         kind=item.kind,
@@ -302,7 +304,9 @@ def _confirmation_text(items: list[ExtractedItem], content: MessageContent, work
     else:
         source = "message"
     count = len(items)
-    return str(settings.SMS_CONFIRMATION_TEXT).format(count=count, items="item" if count == 1 else "items", source=source)
+    return str(settings.SMS_CONFIRMATION_TEXT).format(
+        count=count, items="item" if count == 1 else "items", source=source
+    )
 
 
 def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attempt: bool) -> ProcessingResult:

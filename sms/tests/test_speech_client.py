@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from sms.clients.speech import BoundedPool, SpeechClient, SpeechRejectedError, S
 
 
 def _client(fake, **kw):
-    options = {"pool_size": 2, "pool_timeout": 2.0, "timeout": 5.0, "retry_deadline": 5.0}
+    options: dict[str, Any] = {"pool_size": 2, "pool_timeout": 2.0, "timeout": 5.0, "retry_deadline": 5.0}
     options.update(kw)
     return SpeechClient(endpoint=fake.url, language_code="en-US", **options)
 

@@ -268,6 +268,10 @@ CELERY_TASK_DEFAULT_QUEUE = "sms"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Must exceed the longest task so acks_late redelivery does not duplicate live work.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often a worker sweeps for messages of dead workers older than visibility_timeout
+    # (roughly interval x throttle seconds).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
     "socket_timeout": 5,
     "socket_connect_timeout": 5,
 }
@@ -341,7 +345,9 @@ SMS_PROCESSING_RETRY_BACKOFF = env_float("SMS_PROCESSING_RETRY_BACKOFF", 10.0)
 SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS", "sms.extraction.DefaultExtractor")
 # Replies: the confirmation can be turned off; {count}, {items} and {source} are filled in.
 SMS_CONFIRMATION_ENABLED = env_bool("SMS_CONFIRMATION_ENABLED", True)
-SMS_CONFIRMATION_TEXT = env_str("SMS_CONFIRMATION_TEXT", "Saved {count} {items} from your {source} — review them in the app")
+SMS_CONFIRMATION_TEXT = env_str(
+    "SMS_CONFIRMATION_TEXT", "Saved {count} {items} from your {source} — review them in the app"
+)
 SMS_FAILURE_REPLIES_ENABLED = env_bool("SMS_FAILURE_REPLIES_ENABLED", True)
 # Failure replies by kind; override in a settings module to reword them.
 SMS_FAILURE_REPLIES = {

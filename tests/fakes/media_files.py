@@ -11,6 +11,7 @@ import io
 import math
 from array import array
 from fractions import Fraction
+from typing import Any
 
 import av
 
@@ -47,7 +48,7 @@ def audio_bytes(kind: str, seconds: float = 2.0) -> bytes:
     fmt, codec, rate, _ = AUDIO_FORMATS[kind]
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
+        stream: Any = container.add_stream(codec, rate=rate, layout="mono")
         if codec == "libopencore_amrnb":
             stream.codec_context.bit_rate = 12200
         encoder_format = stream.codec_context.format.name

@@ -18,7 +18,18 @@ from dataclasses import dataclass, field
 from tests.fakes.server import FakeServer, Reply, Request
 
 # The REST transport sends enums as integers (RecognitionConfig.AudioEncoding).
-ENCODINGS = {0: "ENCODING_UNSPECIFIED", 1: "LINEAR16", 2: "FLAC", 3: "MULAW", 4: "AMR", 5: "AMR_WB", 6: "OGG_OPUS", 7: "SPEEX_WITH_HEADER_BYTE", 8: "MP3", 9: "WEBM_OPUS"}
+ENCODINGS = {
+    0: "ENCODING_UNSPECIFIED",
+    1: "LINEAR16",
+    2: "FLAC",
+    3: "MULAW",
+    4: "AMR",
+    5: "AMR_WB",
+    6: "OGG_OPUS",
+    7: "SPEEX_WITH_HEADER_BYTE",
+    8: "MP3",
+    9: "WEBM_OPUS",
+}
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
@@ -64,8 +75,14 @@ class FakeSpeech:
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
-            body = {"error": {"code": failure, "message": "scripted failure", "status": _STATUS_NAMES.get(failure, "UNKNOWN")}}
-            return Reply(failure, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            error = {
+                "error": {
+                    "code": failure,
+                    "message": "scripted failure",
+                    "status": _STATUS_NAMES.get(failure, "UNKNOWN"),
+                }
+            }
+            return Reply(failure, json.dumps(error).encode(), {"Content-Type": "application/json"})
         payload = json.loads(request.body or b"{}")
         config = payload.get("config", {})
         audio = base64.b64decode(payload.get("audio", {}).get("content", ""))
@@ -80,5 +97,7 @@ class FakeSpeech:
             self.calls.append(call)
             number = len(self.calls)
             text = self.transcripts.pop(0) if self.transcripts else f"transcript {number} of {call.encoding}"
-        body = {"results": [{"alternatives": [{"transcript": text, "confidence": 0.92}]}]} if text else {}
+        body: dict[str, object] = (
+            {"results": [{"alternatives": [{"transcript": text, "confidence": 0.92}]}]} if text else {}
+        )
         return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
