@@ -8,9 +8,6 @@ import random
 from celery import Task, shared_task
 from django.conf import settings
 
-from sms.services.cleanup import media_cleanup
-from sms.services.processing import inbound_message_process
-
 logger = logging.getLogger(__name__)
 
 
@@ -22,6 +19,10 @@ def process_inbound_message(self: Task, message_id: int) -> object:
     ``SMS_PROCESSING_MAX_RETRIES`` times; acks are late, so a worker killed mid-task leaves the
     message in the broker to be delivered again.
     """
+    # Imported here: the web process enqueues this task but must not load PyAV and the
+    # Speech SDK (seconds of import time and memory per gunicorn worker).
+    from sms.services.processing import inbound_message_process
+
     max_retries = settings.SMS_PROCESSING_MAX_RETRIES
     retries = int(self.request.retries or 0)
     result = inbound_message_process(message_id=message_id, is_last_attempt=retries >= max_retries)
@@ -40,5 +41,7 @@ def process_inbound_message(self: Task, message_id: int) -> object:
 @shared_task
 def cleanup_media() -> dict[str, int]:
     """Periodic (Celery beat): stale temp files and stored media past retention."""
+    from sms.services.cleanup import media_cleanup
+
     result = media_cleanup()
     return {"temp_files": result.temp_files, "stored_files": result.stored_files}

@@ -20,7 +20,10 @@ from tests.live import ROOT, server_env
 
 
 class CeleryWorker:
-    def __init__(self, *, concurrency: int = 1, pool: str = "prefork", env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, concurrency: int = 1, pool: str = "prefork", env: dict[str, str] | None = None, loglevel: str = "info"
+    ) -> None:
+        self.loglevel = loglevel
         self.name = f"test-{uuid.uuid4().hex[:8]}@127.0.0.1"
         self.concurrency = concurrency
         self.pool = pool
@@ -38,7 +41,7 @@ class CeleryWorker:
                 "smsgateway",
                 "worker",
                 "-l",
-                "info",
+                self.loglevel,
                 "-Q",
                 "sms",
                 "-c",

@@ -90,7 +90,8 @@ def inbound_message_process(*, message_id: int, is_last_attempt: bool) -> Proces
     message = _claim(message_id)
     if isinstance(message, ProcessingResult):
         return message
-    work = _Work(message=message, attachments=list(message.media.order_by("index")))
+    attachments = list(message.media.order_by("index")) if message.num_media else []
+    work = _Work(message=message, attachments=attachments)
     try:
         content = _gather(work)
         items = get_extractor().extract(content)
@@ -100,6 +101,8 @@ def inbound_message_process(*, message_id: int, is_last_attempt: bool) -> Proces
             raise ProcessingError("no attachment of a supported type", code="unsupported_type")
         return _store(work, items, content)
     except (MediaError, AudioError, SpeechError, ExtractionUnavailableError, ProcessingError) as exc:
+        # Error texts name statuses, hosts and types, never message content.
+        logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
         _delete_stored(work.stored_names)
         return _fail_or_retry(work, code=exc.code, is_transient=exc.is_transient, is_last_attempt=is_last_attempt)
     except Exception:
@@ -111,7 +114,28 @@ def inbound_message_process(*, message_id: int, is_last_attempt: bool) -> Proces
             path.unlink(missing_ok=True)
 
 
+_CLAIM_SQL = """
+    UPDATE sms_inboundmessage
+       SET status = %s, attempts = attempts + 1, processing_started_at = %s
+     WHERE id = %s AND status IN (%s, %s) AND user_id IS NOT NULL AND attempts < %s
+ RETURNING *
+"""
+
+
 def _claim(message_id: int) -> InboundMessage | ProcessingResult:
+    # One statement (autocommit) on the hot path: claim and load the row together.
+    limit = settings.SMS_PROCESSING_MAX_RETRIES + 1 + EXTRA_DELIVERIES
+    params = [
+        MessageStatus.PROCESSING.value,
+        timezone.now(),
+        message_id,
+        MessageStatus.RECEIVED.value,
+        MessageStatus.PROCESSING.value,
+        limit,
+    ]
+    claimed = list(InboundMessage.objects.raw(_CLAIM_SQL, params))
+    if claimed:
+        return claimed[0]
     with transaction.atomic():
         message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None:
@@ -120,17 +144,9 @@ def _claim(message_id: int) -> InboundMessage | ProcessingResult:
         if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
             logger.info("message %s already %s: skipped", message_id, message.status)
             return ProcessingResult("skipped")
-        if message.user_id is None:
-            _mark_failed(message, "no_user")
-            return ProcessingResult("failed", "no_user")
-        if message.attempts >= settings.SMS_PROCESSING_MAX_RETRIES + 1 + EXTRA_DELIVERIES:
-            _mark_failed(message, "too_many_attempts")
-            return ProcessingResult("failed", "too_many_attempts")
-        message.status = MessageStatus.PROCESSING
-        message.attempts += 1
-        message.processing_started_at = timezone.now()
-        message.save(update_fields=["status", "attempts", "processing_started_at"])
-    return message
+        code = "no_user" if message.user_id is None else "too_many_attempts"
+        _mark_failed(message, code)
+    return ProcessingResult("failed", code)
 
 
 def _gather(work: _Work) -> MessageContent:
@@ -250,10 +266,16 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
     now = timezone.now()
     try:
         with transaction.atomic():
-            locked = InboundMessage.objects.select_for_update().filter(pk=message.pk).first()
-            if locked is None:
-                raise InboundMessage.DoesNotExist
-            if locked.status == MessageStatus.PROCESSED:
+            # The conditional UPDATE takes the row lock first: a concurrent or redelivered run
+            # of the same message waits here, then finds it processed and saves nothing.
+            updated = InboundMessage.objects.filter(
+                pk=message.pk, status__in=[MessageStatus.RECEIVED, MessageStatus.PROCESSING]
+            ).update(
+                status=MessageStatus.PROCESSED, processed_at=now, outcome="saved" if items else "empty", error_code=""
+            )
+            if not updated:
+                if not InboundMessage.objects.filter(pk=message.pk).exists():
+                    raise InboundMessage.DoesNotExist
                 _delete_stored(work.stored_names)
                 return ProcessingResult("skipped")
             if work.attachments:
@@ -275,11 +297,6 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
                     for item in items
                 ]
             )
-            locked.status = MessageStatus.PROCESSED
-            locked.processed_at = now
-            locked.outcome = "saved" if items else "empty"
-            locked.error_code = ""
-            locked.save(update_fields=["status", "processed_at", "outcome", "error_code"])
     except (InboundMessage.DoesNotExist, IntegrityError):
         if InboundMessage.objects.filter(pk=message.pk).exists():
             raise
