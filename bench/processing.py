@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,10 +47,11 @@ def main() -> None:
     import django
     import psycopg
 
-    DATABASE_URL = os.environ["DATABASE_URL"]  # noqa: N806 (importing settings.base early would freeze its env)
+    # Read here, not from settings.base: importing it before django.setup() would freeze its env.
+    database_url = os.environ["DATABASE_URL"]
 
-    dbname = DATABASE_URL.rsplit("/", 1)[-1]
-    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+    dbname = database_url.rsplit("/", 1)[-1]
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
             conn.execute(f'CREATE DATABASE "{dbname}"')
     django.setup()
@@ -109,7 +111,7 @@ def main() -> None:
             transaction.on_commit(lambda: process_inbound_message.delay(message.pk))
         return message.pk
 
-    def paced(count: int, rate: float, make: callable) -> list[int]:  # type: ignore[valid-type]
+    def paced(count: int, rate: float, make: Callable[[], int]) -> list[int]:
         ids = []
         start = time.monotonic()
         for n in range(count):
