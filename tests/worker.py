@@ -67,6 +67,7 @@ class CeleryWorker:
             if " ready." in self.output():
                 return self
             time.sleep(0.1)
+        self.stop()  # never leave a half-started worker consuming the queue
         raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
