@@ -400,5 +400,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Security events (forged signatures, foreign accounts) go to their own logger.
         "sms.security": {"level": "INFO"},
+        # The Twilio SDK logs every request's URL and headers at INFO: ten lines per SMS sent.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }
