@@ -89,7 +89,7 @@ def main() -> None:
         "SMS_MEDIA_TEMP_DIR": str(temp_dir),
         "SPEECH_POOL_SIZE": str(max(4, args.concurrency)),
         "SMS_DELETE_TWILIO_MEDIA": "true",
-        "LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "warning").upper(),
+        "LOG_LEVEL": os.environ.get("BENCH_WORKER_LOG_LEVEL", "info").upper(),
     }
     voice_note = audio_bytes("amr", 20.0)
     seq = iter(range(10**9))
@@ -146,7 +146,7 @@ def main() -> None:
         )
 
     print(f"worker: -P {args.pool} -c {args.concurrency}; cores: {os.cpu_count()}")
-    loglevel = os.environ.get("BENCH_WORKER_LOG_LEVEL", "warning")
+    loglevel = os.environ.get("BENCH_WORKER_LOG_LEVEL", "info")
     worker = CeleryWorker(concurrency=args.concurrency, pool=args.pool, env=env, loglevel=loglevel).start()
     try:
         # Warm-up: every pool process imports PyAV/Speech and opens its connections.

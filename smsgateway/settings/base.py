@@ -345,8 +345,9 @@ SMS_PROCESSING_RETRY_BACKOFF = env_float("SMS_PROCESSING_RETRY_BACKOFF", 10.0)
 SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS", "sms.extraction.DefaultExtractor")
 # Replies: the confirmation can be turned off; {count}, {items} and {source} are filled in.
 SMS_CONFIRMATION_ENABLED = env_bool("SMS_CONFIRMATION_ENABLED", True)
-SMS_CONFIRMATION_TEXT = env_str(
-    "SMS_CONFIRMATION_TEXT", "Saved {count} {items} from your {source} — review them in the app"
+# An empty value (as in .env.example) means the default wording.
+SMS_CONFIRMATION_TEXT = (
+    env_str("SMS_CONFIRMATION_TEXT") or "Saved {count} {items} from your {source} — review them in the app"
 )
 SMS_FAILURE_REPLIES_ENABLED = env_bool("SMS_FAILURE_REPLIES_ENABLED", True)
 # Failure replies by kind; override in a settings module to reword them.
