@@ -206,6 +206,7 @@ def test_download_of_5mb_keeps_memory_flat(local_media):
 
     assert result.size_bytes == len(content)
     result.path.unlink()
+    print(f"peak traced memory during a {len(content)}-byte download: {peak} bytes")
     assert peak < 1 * MB, f"peak traced memory {peak} bytes"
 
 
