@@ -45,8 +45,8 @@ def test_summary_counts_the_runs_messages_by_status_with_latency_percentiles():
 
 
 def test_processing_results_count_by_status_whatever_the_outcome_text():
-    message(1, MessageStatus.PROCESSED, latency_ms=50, outcome="saved")
-    message(2, MessageStatus.PROCESSED, latency_ms=50, outcome="empty")
+    message(1, MessageStatus.PROCESSED, latency_ms=50, outcome="accepted")
+    message(2, MessageStatus.PROCESSED, latency_ms=50, outcome="opted_out")
     message(3, MessageStatus.FAILED, outcome="failed")
     summary = end_to_end_summary(RUN)
     assert (summary["accepted"], summary["processed"], summary["failed"]) == (3, 2, 1)

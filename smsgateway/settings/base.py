@@ -275,11 +275,22 @@ CELERY_TASK_DEFAULT_QUEUE = "sms"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Must exceed the longest task so acks_late redelivery does not duplicate live work.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often a worker sweeps for messages of dead workers older than visibility_timeout
+    # (roughly interval x throttle seconds).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
     "socket_timeout": 5,
     "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery beat: periodic clean-up of stale temp files and media past retention.
+CELERY_BEAT_SCHEDULE = {
+    "sms-cleanup-media": {
+        "task": "sms.tasks.cleanup_media",
+        "schedule": float(env_int("SMS_CLEANUP_MEDIA_INTERVAL_SECONDS", 3600)),
+    },
+}
 
 # =============================================================================
 # Twilio
@@ -348,6 +359,49 @@ SMS_INSTRUCTIONS_INTERVAL = env_int("SMS_INSTRUCTIONS_INTERVAL", 24 * 3600)
 # =============================================================================
 SPEECH_API_ENDPOINT = env_str("SPEECH_API_ENDPOINT")
 SPEECH_LANGUAGE_CODE = env_str("SPEECH_LANGUAGE_CODE", "en-US")
+# Bounded client pool; every recognize call has an explicit timeout and retry policy.
+SPEECH_POOL_SIZE = env_int("SPEECH_POOL_SIZE", 4)
+SPEECH_POOL_TIMEOUT = env_float("SPEECH_POOL_TIMEOUT", 10.0)
+SPEECH_TIMEOUT = env_float("SPEECH_TIMEOUT", 30.0)
+SPEECH_RETRY_DEADLINE = env_float("SPEECH_RETRY_DEADLINE", 60.0)
+# Synchronous recognition takes at most ~1 minute of audio; longer notes are split.
+SPEECH_MAX_CHUNK_SECONDS = env_float("SPEECH_MAX_CHUNK_SECONDS", 55.0)
+
+# =============================================================================
+# Processing pipeline (sms/services/processing.py, sms/clients/media.py, speech.py)
+# =============================================================================
+# Media download: connect/read timeouts per request, an overall deadline per message, and the
+# delays before re-asking for media that Twilio answers 404 right after delivery.
+SMS_MEDIA_CONNECT_TIMEOUT = env_float("SMS_MEDIA_CONNECT_TIMEOUT", 3.05)
+SMS_MEDIA_READ_TIMEOUT = env_float("SMS_MEDIA_READ_TIMEOUT", 10.0)
+SMS_MEDIA_DEADLINE = env_float("SMS_MEDIA_DEADLINE", 60.0)
+SMS_MEDIA_NOT_FOUND_RETRY_DELAYS = [float(x) for x in env_list("SMS_MEDIA_NOT_FOUND_RETRY_DELAYS", ["1", "3"])]
+SMS_MEDIA_POOL_SIZE = env_int("SMS_MEDIA_POOL_SIZE", 10)
+# Downloads land here (system temp dir when empty) and are removed in every outcome.
+SMS_MEDIA_TEMP_DIR = env_str("SMS_MEDIA_TEMP_DIR")
+# Stored images/videos and stale temp files older than this are removed by cleanup_media.
+SMS_MEDIA_RETENTION_DAYS = env_int("SMS_MEDIA_RETENTION_DAYS", 30)
+SMS_MEDIA_TEMP_MAX_AGE_SECONDS = env_int("SMS_MEDIA_TEMP_MAX_AGE_SECONDS", 3600)
+# Delete the media from Twilio's storage once a message is processed.
+SMS_DELETE_TWILIO_MEDIA = env_bool("SMS_DELETE_TWILIO_MEDIA", True)
+# Retries of transient failures: up to this many, after BACKOFF * 2**n seconds (+ jitter).
+SMS_PROCESSING_MAX_RETRIES = env_int("SMS_PROCESSING_MAX_RETRIES", 3)
+SMS_PROCESSING_RETRY_BACKOFF = env_float("SMS_PROCESSING_RETRY_BACKOFF", 10.0)
+SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS", "sms.extraction.DefaultExtractor")
+# Replies: the confirmation can be turned off; {count}, {items} and {source} are filled in.
+SMS_CONFIRMATION_ENABLED = env_bool("SMS_CONFIRMATION_ENABLED", True)
+# An empty value (as in .env.example) means the default wording.
+SMS_CONFIRMATION_TEXT = (
+    env_str("SMS_CONFIRMATION_TEXT") or "Saved {count} {items} from your {source} — review them in the app"
+)
+SMS_FAILURE_REPLIES_ENABLED = env_bool("SMS_FAILURE_REPLIES_ENABLED", True)
+# Failure replies by kind; override in a settings module to reword them.
+SMS_FAILURE_REPLIES = {
+    "too_large": "Sorry, that message was too large to save (the limit is 5 MB). Try a shorter recording or fewer photos.",
+    "unsupported": "Sorry, we can't read that kind of attachment. Try a photo, a voice note or a contact card.",
+    "could_not_transcribe": "Sorry, we couldn't make out that voice note. Try recording it again somewhere quieter.",
+    "temporary": "Sorry, we had a temporary problem saving that message. Please send it again in a few minutes.",
+}
 
 # =============================================================================
 # Metrics
@@ -410,5 +464,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Security events (forged signatures, foreign accounts) go to their own logger.
         "sms.security": {"level": "INFO"},
+        # The Twilio SDK logs every request's URL and headers at INFO: ten lines per SMS sent.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }

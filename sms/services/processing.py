@@ -1,0 +1,382 @@
+"""The processing path (DESIGN.md §4): one accepted message to pending enrichment items.
+
+``inbound_message_process`` claims the message (``received → processing``), downloads every
+attachment to a temp file (one byte budget for the whole message), transcribes voice notes,
+stores images and videos through Django's storage, runs the extractor, and writes all items
+with one ``bulk_create`` in the same transaction that marks the message ``processed``. That
+transaction re-checks the status under a row lock, so a redelivered or concurrent run never
+duplicates items. After commit it texts the sender and deletes the media from Twilio.
+
+Errors carry a ``code`` and ``is_transient``: transient ones put the message back to
+``received`` and ask the task to retry; permanent ones (and transient ones on the last attempt)
+mark it ``failed`` and text a friendly reason. Temp files are removed in every outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from performance import metrics
+from sms.audio import AudioError, AudioUnsupportedError, probe, speech_chunks
+from sms.clients.media import ByteBudget, DownloadedMedia, MediaError, get_media_client
+from sms.clients.speech import SpeechError, get_speech_client
+from sms.clients.twilio import TwilioError, get_twilio_client
+from sms.extraction import (
+    ExtractedItem,
+    ExtractionUnavailableError,
+    MediaContent,
+    MessageContent,
+    TranscriptContent,
+    get_extractor,
+)
+from sms.masking import mask_phone
+from sms.media_types import AUDIO_TYPES, AV_CONTAINERS, EXTENSIONS, IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
+from sms.selectors import number_is_opted_out
+
+logger = logging.getLogger(__name__)
+
+# A message redelivered this many times beyond its retries (a worker dying on it each time) fails.
+EXTRA_DELIVERIES = 3
+
+# error code -> failure reply kind (SMS_FAILURE_REPLIES)
+REPLY_KINDS = {
+    "media_too_large": "too_large",
+    "unsupported_type": "unsupported",
+    "corrupt_media": "unsupported",
+    "could_not_transcribe": "could_not_transcribe",
+    "transcription_failed": "could_not_transcribe",
+}
+
+
+class ProcessingError(Exception):
+    code = "processing_error"
+    is_transient = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+@dataclass(frozen=True)
+class ProcessingResult:
+    outcome: str  # processed | failed | retry | skipped | missing
+    error_code: str = ""
+    items: int = 0
+
+
+@dataclass
+class _Work:
+    message: InboundMessage
+    attachments: list[MediaAttachment]
+    temp_files: list[Path] = field(default_factory=list)
+    stored_names: list[str] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+
+
+def inbound_message_process(*, message_id: int, is_last_attempt: bool) -> ProcessingResult:
+    """Process one message. Never raises for expected failures; the result says what happened."""
+    message = _claim(message_id)
+    if isinstance(message, ProcessingResult):
+        return message
+    attachments = list(message.media.order_by("index")) if message.num_media else []
+    work = _Work(message=message, attachments=attachments)
+    try:
+        content = _gather(work)
+        items = get_extractor().extract(content)
+        if not items and work.kinds & {"audio"} and not content.transcripts:
+            raise ProcessingError("no speech recognised", code="could_not_transcribe")
+        if not items and "unsupported" in work.kinds:
+            raise ProcessingError("no attachment of a supported type", code="unsupported_type")
+        return _store(work, items, content)
+    except (MediaError, AudioError, SpeechError, ExtractionUnavailableError, ProcessingError) as exc:
+        # Error texts name statuses, hosts and types, never message content.
+        logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
+        _delete_stored(work.stored_names)
+        return _fail_or_retry(work, code=exc.code, is_transient=exc.is_transient, is_last_attempt=is_last_attempt)
+    except Exception:
+        _delete_stored(work.stored_names)
+        logger.exception("processing message %s crashed", message_id)
+        return _fail_or_retry(work, code="internal_error", is_transient=True, is_last_attempt=is_last_attempt)
+    finally:
+        for path in work.temp_files:
+            path.unlink(missing_ok=True)
+
+
+_CLAIM_SQL = """
+    UPDATE sms_inboundmessage
+       SET status = %s, attempts = attempts + 1, processing_started_at = %s
+     WHERE id = %s AND status IN (%s, %s) AND user_id IS NOT NULL AND attempts < %s
+ RETURNING *
+"""
+
+
+def _claim(message_id: int) -> InboundMessage | ProcessingResult:
+    # One statement (autocommit) on the hot path: claim and load the row together.
+    limit = settings.SMS_PROCESSING_MAX_RETRIES + 1 + EXTRA_DELIVERIES
+    params = [
+        MessageStatus.PROCESSING.value,
+        timezone.now(),
+        message_id,
+        MessageStatus.RECEIVED.value,
+        MessageStatus.PROCESSING.value,
+        limit,
+    ]
+    claimed = list(InboundMessage.objects.raw(_CLAIM_SQL, params))
+    if claimed:
+        return claimed[0]
+    with transaction.atomic():
+        message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            logger.info("message %s is gone (deleted before processing): nothing to do", message_id)
+            return ProcessingResult("missing")
+        if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
+            logger.info("message %s already %s: skipped", message_id, message.status)
+            return ProcessingResult("skipped")
+        code = "no_user" if message.user_id is None else "too_many_attempts"
+        _mark_failed(message, code)
+    return ProcessingResult("failed", code)
+
+
+def _gather(work: _Work) -> MessageContent:
+    message = work.message
+    budget = ByteBudget(settings.SMS_MEDIA_MAX_BYTES)
+    deadline = time.monotonic() + settings.SMS_MEDIA_DEADLINE
+    media: list[MediaContent] = []
+    transcripts: list[TranscriptContent] = []
+    client = get_media_client() if work.attachments else None
+    for attachment in work.attachments:
+        assert client is not None
+        downloaded = client.download(
+            attachment.url, budget=budget, deadline=deadline, declared_content_type=attachment.declared_content_type
+        )
+        work.temp_files.append(downloaded.path)
+        content_type = _refine_type(downloaded)
+        attachment.sniffed_content_type = content_type
+        attachment.size_bytes = downloaded.size_bytes
+        stored_name = ""
+        if content_type in AUDIO_TYPES:
+            work.kinds.add("audio")
+            transcript = _transcribe(downloaded.path, attachment)
+            if transcript is not None:
+                transcripts.append(transcript)
+        elif content_type in IMAGE_TYPES or content_type in VIDEO_TYPES:
+            work.kinds.add("image" if content_type in IMAGE_TYPES else "video")
+            stored_name = _store_file(message, attachment, downloaded.path, content_type)
+            work.stored_names.append(stored_name)
+            attachment.file.name = stored_name
+        elif content_type in VCARD_TYPES:
+            work.kinds.add("contact")
+        else:
+            work.kinds.add("unsupported")
+            logger.info("message %s attachment %s: unsupported type %s", message.pk, attachment.index, content_type)
+        media.append(MediaContent(attachment.pk, attachment.index, content_type, downloaded.path, stored_name))
+    return MessageContent(
+        message_id=message.pk,
+        body=message.body,
+        is_mms=bool(work.attachments),
+        media=media,
+        transcripts=transcripts,
+    )
+
+
+def _refine_type(downloaded: DownloadedMedia) -> str:
+    """MP4/3GP/MOV hold audio or video: a file without a video stream is a voice note."""
+    content_type = downloaded.sniffed_content_type
+    if content_type in AV_CONTAINERS:
+        info = probe(downloaded.path)
+        if not info.has_video and info.has_audio:
+            return "audio/3gpp" if content_type == "video/3gpp" else "audio/mp4"
+    return content_type
+
+
+def _transcribe(path: Path, attachment: MediaAttachment) -> TranscriptContent | None:
+    try:
+        chunks = speech_chunks(path, max_chunk_seconds=settings.SPEECH_MAX_CHUNK_SECONDS)
+    except AudioUnsupportedError:
+        raise
+    except AudioError as exc:
+        raise ProcessingError(str(exc), code="could_not_transcribe") from exc
+    client = get_speech_client()
+    texts: list[str] = []
+    confidences: list[float] = []
+    for chunk in chunks:
+        result = client.recognize(
+            content=chunk.content,
+            encoding=chunk.encoding,
+            sample_rate_hertz=chunk.sample_rate_hertz,
+            channels=chunk.channels,
+        )
+        if result.text:
+            texts.append(result.text)
+        if result.confidence is not None:
+            confidences.append(result.confidence)
+    text = " ".join(texts).strip()
+    if not text:
+        return None
+    return TranscriptContent(
+        attachment_id=attachment.pk,
+        index=attachment.index,
+        text=text,
+        confidence=round(sum(confidences) / len(confidences), 3) if confidences else None,
+        seconds=sum(chunk.seconds for chunk in chunks),
+    )
+
+
+def _store_file(message: InboundMessage, attachment: MediaAttachment, path: Path, content_type: str) -> str:
+    # A deterministic name, so a retried message overwrites its own earlier upload.
+    name = f"sms/{message.user_id}/{message.message_sid}/{attachment.index}.{EXTENSIONS.get(content_type, 'bin')}"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with path.open("rb") as fh:
+        return default_storage.save(name, File(fh))
+
+
+def _delete_stored(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete stored media %s", name, exc_info=True)
+
+
+def _message_kind(work: _Work) -> str:
+    for kind in ("audio", "image", "video"):
+        if kind in work.kinds:
+            return kind
+    return "mms" if work.attachments else "sms"
+
+
+def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> ProcessingResult:
+    message = work.message
+    user_id = message.user_id
+    assert user_id is not None  # _claim fails messages without a user
+    by_id = {a.pk: a for a in work.attachments}
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # The conditional UPDATE takes the row lock first: a concurrent or redelivered run
+            # of the same message waits here, then finds it processed and saves nothing.
+            updated = InboundMessage.objects.filter(
+                pk=message.pk, status__in=[MessageStatus.RECEIVED, MessageStatus.PROCESSING]
+            ).update(status=MessageStatus.PROCESSED, processed_at=now, error_code="")
+            if not updated:
+                if not InboundMessage.objects.filter(pk=message.pk).exists():
+                    raise InboundMessage.DoesNotExist
+                _delete_stored(work.stored_names)
+                return ProcessingResult("skipped")
+            if work.attachments:
+                MediaAttachment.objects.bulk_update(
+                    work.attachments, ["sniffed_content_type", "size_bytes", "file"], batch_size=20
+                )
+            EnrichmentItem.objects.bulk_create(
+                [
+                    EnrichmentItem(
+                        user_id=user_id,
+                        message_id=message.pk,
+                        media=by_id.get(item.attachment_id) if item.attachment_id else None,
+                        kind=item.kind,
+                        value=item.value,
+                        source=item.source,
+                        metadata=item.metadata,
+                        created_at=now,
+                    )
+                    for item in items
+                ]
+            )
+    except (InboundMessage.DoesNotExist, IntegrityError):
+        if InboundMessage.objects.filter(pk=message.pk).exists():
+            raise
+        _delete_stored(work.stored_names)
+        logger.info("message %s was deleted while processing: nothing saved", message.pk)
+        return ProcessingResult("missing")
+    kind = _message_kind(work)
+    metrics.PROCESSING_LATENCY.labels(kind).observe((now - message.received_at).total_seconds())
+    metrics.PROCESSING_OUTCOMES.labels(kind, "processed").inc()
+    if items and settings.SMS_CONFIRMATION_ENABLED:
+        _reply(message, _confirmation_text(items, content, work))
+    if settings.SMS_DELETE_TWILIO_MEDIA:
+        _delete_twilio_media(message, work.attachments)
+    return ProcessingResult("processed", items=len(items))
+
+
+def _confirmation_text(items: list[ExtractedItem], content: MessageContent, work: _Work) -> str:
+    if content.transcripts:
+        source = "voice note"
+    elif "image" in work.kinds and len(work.attachments) == 1:
+        source = "photo"
+    else:
+        source = "message"
+    count = len(items)
+    return str(settings.SMS_CONFIRMATION_TEXT).format(
+        count=count, items="item" if count == 1 else "items", source=source
+    )
+
+
+def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attempt: bool) -> ProcessingResult:
+    message = work.message
+    metrics.PROCESSING_ERRORS.labels(code).inc()
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update().filter(pk=message.pk).first()
+        if locked is None:
+            logger.info("message %s was deleted while processing", message.pk)
+            return ProcessingResult("missing")
+        if locked.status == MessageStatus.PROCESSED:
+            return ProcessingResult("skipped")
+        if is_transient and not is_last_attempt:
+            logger.warning("message %s attempt %s failed (%s): will retry", message.pk, locked.attempts, code)
+            locked.status = MessageStatus.RECEIVED
+            locked.error_code = code
+            locked.save(update_fields=["status", "error_code"])
+            return ProcessingResult("retry", code)
+        logger.warning("message %s failed (%s) after %s attempt(s)", message.pk, code, locked.attempts)
+        _mark_failed(locked, code)
+    metrics.PROCESSING_OUTCOMES.labels(_message_kind(work), "failed").inc()
+    if settings.SMS_FAILURE_REPLIES_ENABLED:
+        kind = REPLY_KINDS.get(code, "temporary")
+        text = settings.SMS_FAILURE_REPLIES.get(kind)
+        if text:
+            _reply(message, text)
+    return ProcessingResult("failed", code)
+
+
+def _mark_failed(message: InboundMessage, code: str) -> None:
+    message.status = MessageStatus.FAILED
+    message.error_code = code
+    message.processed_at = timezone.now()
+    message.save(update_fields=["status", "error_code", "processed_at"])
+
+
+def _reply(message: InboundMessage, text: str) -> None:
+    if number_is_opted_out(number=message.from_number):
+        metrics.OUTBOUND_SMS.labels("skipped").inc()
+        logger.info("no reply to %s: opted out", mask_phone(message.from_number))
+        return
+    try:
+        get_twilio_client().send_sms(to=message.from_number, body=text)
+    except TwilioError:
+        # The items are saved; a lost confirmation is not worth reprocessing the message.
+        logger.warning("reply to %s for message %s not sent", mask_phone(message.from_number), message.pk)
+
+
+def _delete_twilio_media(message: InboundMessage, attachments: list[MediaAttachment]) -> None:
+    client = get_twilio_client()
+    for attachment in attachments:
+        media_sid = urlsplit(attachment.url).path.rstrip("/").rsplit("/", 1)[-1]
+        if not media_sid.startswith("ME"):
+            continue
+        try:
+            client.delete_media(message_sid=message.message_sid, media_sid=media_sid)
+        except TwilioError:
+            logger.warning("could not delete Twilio media %s of message %s", media_sid, message.pk)

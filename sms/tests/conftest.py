@@ -1,0 +1,39 @@
+"""Fixtures of the processing pipeline tests: the Speech fake and media settings for 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def fake_speech(settings: Any) -> Iterator[Any]:
+    """A running fake Speech-to-Text REST API; settings point the real client at it."""
+    from tests.fakes.speech import FakeSpeech
+
+    fake = FakeSpeech().start()
+    settings.SPEECH_API_ENDPOINT = fake.url
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def media_temp_dir(settings: Any, tmp_path: Any) -> Any:
+    """Downloads land in a directory of the test's own, so "no temp file left" can be checked."""
+    directory = tmp_path / "media-tmp"
+    directory.mkdir()
+    settings.SMS_MEDIA_TEMP_DIR = str(directory)
+    return directory
+
+
+@pytest.fixture
+def local_media(settings: Any, fake_twilio: Any, media_temp_dir: Any) -> Any:
+    """Media served by the fake Twilio on 127.0.0.1: allow that host and loopback addresses."""
+    settings.SMS_MEDIA_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.SMS_MEDIA_ALLOW_PRIVATE_IPS = True
+    settings.SMS_MEDIA_NOT_FOUND_RETRY_DELAYS = [1.0, 3.0]
+    return fake_twilio

@@ -1,0 +1,259 @@
+"""process_inbound_message (eager here; tests/.. with a real worker live in test_processing_worker.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.storage import default_storage
+
+from performance import metrics
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
+from sms.tasks import process_inbound_message
+from sms.tests.factories import inbound_message_create, phone_number_create
+from tests.fakes.media_files import audio_bytes, jpeg_bytes, vcard_bytes
+
+pytestmark = pytest.mark.django_db
+
+SENDER = "+14155550123"
+
+
+@pytest.fixture
+def pipeline(settings, local_media, fake_speech):
+    settings.SMS_PROCESSING_RETRY_BACKOFF = 0.01
+    settings.SPEECH_RETRY_DEADLINE = 0.5
+    return local_media
+
+
+def _message(fake_twilio=None, *, body="", media=(), opted_out=False):
+    phone = phone_number_create(number=SENDER)
+    if opted_out:
+        from django.utils import timezone
+
+        phone.opted_out_at = timezone.now()
+        phone.save(update_fields=["opted_out_at"])
+    sid = f"MM{InboundMessage.objects.count() + 1:032x}"
+    message = inbound_message_create(
+        message_sid=sid, user=phone.user, from_number=SENDER, body=body, num_media=len(media)
+    )
+    for index, (content, declared) in enumerate(media):
+        url = fake_twilio.add_media(content, declared, message_sid=sid)
+        MediaAttachment.objects.create(message=message, index=index, url=url, declared_content_type=declared)
+    return message
+
+
+def _items(message):
+    return sorted(EnrichmentItem.objects.filter(message=message).values_list("kind", "value", "source"))
+
+
+def test_text_message_becomes_note_and_tags_and_is_confirmed(pipeline):
+    message = _message(body="Coffee with Ana, she got the job #work #friends")
+    before = metrics.sample_total("smsgw_processing_latency_seconds_count", {"kind": "sms"})
+
+    assert process_inbound_message.delay(message.pk).get() == "processed"
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PROCESSED
+    assert message.attempts == 1
+    assert message.processing_started_at is not None
+    assert message.processed_at >= message.processing_started_at >= message.received_at
+    assert _items(message) == [
+        ("note", "Coffee with Ana, she got the job #work #friends", "sms"),
+        ("tag", "friends", "sms"),
+        ("tag", "work", "sms"),
+    ]
+    assert EnrichmentItem.objects.filter(message=message, status="pending", user=message.user).count() == 3
+    assert [(m.to, m.body) for m in pipeline.sent] == [
+        (SENDER, "Saved 3 items from your message — review them in the app")
+    ]
+    assert metrics.sample_total("smsgw_processing_latency_seconds_count", {"kind": "sms"}) == before + 1
+
+
+def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_dir):
+    fake_speech.transcripts = ["Met Sarah at the gym, she runs Boston in April"]
+    message = _message(
+        pipeline,
+        media=[
+            (audio_bytes("amr", 3), "audio/amr"),
+            (jpeg_bytes(), "image/jpeg"),
+            (vcard_bytes(), "text/vcard"),
+        ],
+    )
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PROCESSED
+    items = EnrichmentItem.objects.filter(message=message).order_by("kind")
+    assert [(i.kind, i.source) for i in items] == [("contact", "mms"), ("media", "mms"), ("note", "voice")]
+    contact, media_item, note = items
+    assert note.value == "Met Sarah at the gym, she runs Boston in April"
+    assert contact.value == "Sarah Connor" and contact.metadata["phones"] == ["+1 415 555 0199"]
+    attachments = list(message.media.order_by("index"))
+    assert [a.sniffed_content_type for a in attachments] == ["audio/amr", "image/jpeg", "text/vcard"]
+    assert media_item.media == attachments[1] and note.media == attachments[0] and contact.media == attachments[2]
+    assert default_storage.exists(media_item.value) and attachments[1].file.name == media_item.value
+    assert default_storage.open(media_item.value).read() == jpeg_bytes()
+    assert [(c.encoding, c.sample_rate_hertz) for c in fake_speech.calls] == [("AMR", 8000)]
+    assert [m.body for m in pipeline.sent] == ["Saved 3 items from your voice note — review them in the app"]
+    assert sorted(pipeline.deleted_media) == sorted(
+        (message.message_sid, a.url.rsplit("/", 1)[-1]) for a in attachments
+    )
+    assert list(media_temp_dir.iterdir()) == []
+    default_storage.delete(media_item.value)
+
+
+@pytest.mark.parametrize("kind", ["m4a", "3gp", "mp3", "ogg_opus", "flac", "wav"])
+def test_each_voice_format_is_transcribed(pipeline, fake_speech, kind):
+    from tests.fakes.media_files import AUDIO_FORMATS
+
+    message = _message(pipeline, media=[(audio_bytes(kind, 2), AUDIO_FORMATS[kind][3])])
+
+    process_inbound_message.delay(message.pk)
+
+    assert _items(message) == [("note", f"transcript 1 of {fake_speech.calls[0].encoding}", "voice")]
+    expected = {"ogg_opus": "OGG_OPUS", "flac": "FLAC", "wav": "LINEAR16"}.get(kind, "FLAC")
+    assert fake_speech.calls[0].encoding == expected
+
+
+def test_long_voice_note_is_chunked_and_transcripts_joined(pipeline, fake_speech, settings):
+    settings.SPEECH_MAX_CHUNK_SECONDS = 2.0
+    fake_speech.transcripts = ["first part", "second part", "third part"]
+    message = _message(pipeline, media=[(audio_bytes("amr", 5.5), "audio/amr")])
+
+    process_inbound_message.delay(message.pk)
+
+    assert len(fake_speech.calls) == 3
+    assert _items(message) == [("note", "first part second part third part", "voice")]
+
+
+def test_processed_message_is_skipped_and_never_duplicated(pipeline):
+    message = _message(body="once #only")
+
+    process_inbound_message.delay(message.pk)
+    assert process_inbound_message.delay(message.pk).get() == "skipped"
+
+    assert EnrichmentItem.objects.filter(message=message).count() == 2
+    assert len(pipeline.sent) == 1
+
+
+def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
+    # The first download attempt meets a 503 from the media host; the retry gets the media.
+    message = _message(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
+    pipeline.fail_next(503)
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PROCESSED
+    assert message.attempts == 2
+    assert message.error_code == ""
+    assert EnrichmentItem.objects.filter(message=message).count() == 1
+
+
+def test_transient_failure_gives_up_after_three_retries(pipeline, fake_speech):
+    fake_speech.fail_next(503, times=1000)
+    message = _message(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert message.error_code == "speech_unavailable"
+    assert message.attempts == 4  # the first try and three retries
+    assert EnrichmentItem.objects.filter(message=message).count() == 0
+    assert [m.body for m in pipeline.sent] == [
+        "Sorry, we had a temporary problem saving that message. Please send it again in a few minutes."
+    ]
+
+
+def test_too_large_fails_at_once(pipeline, settings, media_temp_dir):
+    settings.SMS_MEDIA_MAX_BYTES = 100_000
+    message = _message(pipeline, media=[(jpeg_bytes(), "image/jpeg"), (b"\xff\xd8\xff" + b"0" * 200_000, "image/jpeg")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.attempts) == ("failed", "media_too_large", 1)
+    assert pipeline.sent[0].body.startswith("Sorry, that message was too large")
+    assert list(media_temp_dir.iterdir()) == []
+    assert not default_storage.exists(f"sms/{message.user_id}/{message.message_sid}/0.jpg")
+    assert pipeline.deleted_media == []
+
+
+def test_unsupported_attachment_fails_with_its_reply(pipeline):
+    message = _message(pipeline, media=[(b"%PDF-1.7\n" + b"x" * 100, "application/pdf")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.attempts) == ("failed", "unsupported_type", 1)
+    assert pipeline.sent[0].body.startswith("Sorry, we can't read that kind of attachment")
+
+
+def test_corrupt_voice_note_fails_as_could_not_transcribe(pipeline):
+    message = _message(pipeline, media=[(b"#!AMR\n" + b"\x07" * 50, "audio/amr")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.attempts) == ("failed", "could_not_transcribe", 1)
+    assert pipeline.sent[0].body.startswith("Sorry, we couldn't make out that voice note")
+
+
+def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):
+    fake_speech.transcripts = [""]
+    message = _message(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("failed", "could_not_transcribe")
+
+
+def test_no_reply_to_an_opted_out_number(pipeline):
+    message = _message(body="note to self", opted_out=True)
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PROCESSED
+    assert pipeline.sent == []
+
+
+def test_confirmation_wording_is_configurable_and_can_be_off(pipeline, settings):
+    settings.SMS_CONFIRMATION_TEXT = "Got {count} {items} ({source})"
+    process_inbound_message.delay(_message(body="hi #a").pk)
+    assert [m.body for m in pipeline.sent] == ["Got 2 items (message)"]
+
+    settings.SMS_CONFIRMATION_ENABLED = False
+    InboundMessage.objects.all().delete()
+    from sms.models import PhoneNumber
+
+    PhoneNumber.objects.all().delete()
+    process_inbound_message.delay(_message(body="again").pk)
+    assert len(pipeline.sent) == 1
+
+
+def test_twilio_media_kept_when_deletion_is_off(pipeline, settings):
+    settings.SMS_DELETE_TWILIO_MEDIA = False
+    message = _message(pipeline, media=[(vcard_bytes(), "text/vcard")])
+
+    process_inbound_message.delay(message.pk)
+
+    assert _items(message) == [("contact", "Sarah Connor", "mms")]
+    assert pipeline.deleted_media == []
+
+
+def test_missing_message_ends_cleanly(pipeline):
+    assert process_inbound_message.delay(987654321).get() == "missing"
+    assert pipeline.sent == []
+
+
+def test_message_deleted_while_processing_ends_cleanly(pipeline, settings):
+    settings.SMS_EXTRACTOR_CLASS = "sms.tests.extractors.DeletingExtractor"
+    message = _message(body="racing the account deletion")
+
+    assert process_inbound_message.delay(message.pk).get() == "missing"
+
+    assert not InboundMessage.objects.filter(pk=message.pk).exists()
+    assert EnrichmentItem.objects.count() == 0
+    assert pipeline.sent == []

@@ -1,0 +1,156 @@
+"""The pipeline on a real Celery worker process and the real Redis broker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
+from sms.tasks import process_inbound_message
+from sms.tests.factories import phone_number_create
+from tests.fakes.media_files import audio_bytes, jpeg_bytes, vcard_bytes
+from tests.twilio_payloads import load_payload, with_new_sid
+from tests.worker import CeleryWorker
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def celery_not_eager() -> Iterator[None]:
+    """Enqueue to the real broker (the test settings run tasks eagerly by default)."""
+    app = process_inbound_message.app
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = saved
+
+
+def _worker_env(fake_twilio, fake_speech, media_temp_dir, **extra: str) -> dict[str, str]:
+    env = {
+        "TWILIO_API_BASE_URL": fake_twilio.url,
+        "SPEECH_API_ENDPOINT": fake_speech.url,
+        "SMS_MEDIA_ALLOWED_HOSTS": "127.0.0.1",
+        "SMS_MEDIA_ALLOW_PRIVATE_IPS": "true",
+        "SMS_MEDIA_TEMP_DIR": str(media_temp_dir),
+    }
+    env.update(extra)
+    return env
+
+
+def _receive_mms(fake_twilio, media: list[tuple[bytes, str]]) -> InboundMessage:
+    """Persist the message and its attachments exactly as intake does, and enqueue on commit."""
+    payload = with_new_sid(load_payload("inbound_mms__voice_image_vcard"))
+    sid = payload["MessageSid"]
+    phone = phone_number_create(number=payload["From"])
+    with transaction.atomic():
+        message = InboundMessage.objects.create(
+            message_sid=sid,
+            user=phone.user,
+            from_number=payload["From"],
+            to_number=payload["To"],
+            body=payload["Body"],
+            num_media=len(media),
+        )
+        for index, (content, content_type) in enumerate(media):
+            MediaAttachment.objects.create(
+                message=message,
+                index=index,
+                url=fake_twilio.add_media(content, content_type, message_sid=sid),
+                declared_content_type=content_type,
+            )
+        transaction.on_commit(lambda: process_inbound_message.delay(message.pk))
+    return message
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str, worker: CeleryWorker) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; worker log:\n{worker.output()[-4000:]}")
+
+
+def _status(message: InboundMessage) -> str:
+    return InboundMessage.objects.values_list("status", flat=True).get(pk=message.pk)
+
+
+def test_mms_voice_image_vcard_end_to_end_on_a_real_worker(fake_twilio, fake_speech, media_temp_dir, celery_not_eager):
+    fake_speech.latency = 0.2
+    fake_speech.transcripts = ["Lunch with Sarah, she is training for the Boston marathon"]
+    env = _worker_env(fake_twilio, fake_speech, media_temp_dir)
+    with CeleryWorker(env=env) as worker:
+        message = _receive_mms(
+            fake_twilio,
+            [(audio_bytes("amr", 5), "audio/amr"), (jpeg_bytes(), "image/jpeg"), (vcard_bytes(), "text/vcard")],
+        )
+        _wait_for(lambda: _status(message) == MessageStatus.PROCESSED, 60, "processed", worker)
+        _wait_for(lambda: len(fake_twilio.deleted_media) == 3, 10, "media deletion", worker)
+
+    message.refresh_from_db()
+    assert message.attempts == 1 and message.error_code == ""
+    items = {i.kind: i for i in EnrichmentItem.objects.filter(message=message)}
+    assert sorted(items) == ["contact", "media", "note"]
+    assert items["note"].value == "Lunch with Sarah, she is training for the Boston marathon"
+    assert items["note"].source == "voice"
+    assert items["contact"].value == "Sarah Connor"
+    assert items["contact"].metadata["emails"] == ["sarah@example.com"]
+    assert default_storage.open(items["media"].value).read() == jpeg_bytes()
+    assert all(i.status == "pending" and i.user_id == message.user_id for i in items.values())
+    assert [(m.to, m.body) for m in fake_twilio.sent] == [
+        (message.from_number, "Saved 3 items from your voice note — review them in the app")
+    ]
+    assert sorted(sid for _, sid in fake_twilio.deleted_media) == sorted(
+        a.url.rsplit("/", 1)[-1] for a in message.media.all()
+    )
+    assert list(media_temp_dir.iterdir()) == []
+    default_storage.delete(items["media"].value)
+
+
+def test_worker_killed_mid_task_is_redelivered_without_duplicates(
+    fake_twilio, fake_speech, media_temp_dir, celery_not_eager
+):
+    # Speech hangs, so the first worker is inside the task (status processing) when it dies.
+    fake_speech.latency = 60
+    env = _worker_env(
+        fake_twilio,
+        fake_speech,
+        media_temp_dir,
+        SPEECH_TIMEOUT="120",
+        CELERY_VISIBILITY_TIMEOUT="3",
+        CELERY_UNACKED_RESTORE_INTERVAL="1",
+        CELERY_UNACKED_RESTORE_THROTTLE="1",
+    )
+    first = CeleryWorker(env=env).start()
+    try:
+        message = _receive_mms(fake_twilio, [(audio_bytes("amr", 2), "audio/amr"), (vcard_bytes(), "text/vcard")])
+        _wait_for(lambda: len(fake_speech.server.requests) >= 1, 60, "the speech call", first)
+        assert _status(message) == MessageStatus.PROCESSING
+    finally:
+        first.kill()
+
+    fake_speech.latency = 0
+    with CeleryWorker(env=env) as second:
+        _wait_for(lambda: _status(message) == MessageStatus.PROCESSED, 60, "redelivery", second)
+        _wait_for(lambda: len(fake_twilio.sent) >= 1, 10, "the confirmation", second)
+        time.sleep(4)  # long enough for any second redelivery to show up
+
+    message.refresh_from_db()
+    assert message.attempts == 2
+    assert sorted(EnrichmentItem.objects.filter(message=message).values_list("kind", flat=True)) == [
+        "contact",
+        "note",
+    ]
+    assert len(fake_twilio.sent) == 1
+    # The killed attempt's download was never cleaned up by its worker: the sweep takes it.
+    leftovers = list(media_temp_dir.iterdir())
+    from sms.clients.media import cleanup_temp_files
+
+    assert cleanup_temp_files(older_than_seconds=0, temp_dir=str(media_temp_dir)) == len(leftovers)
+    assert list(media_temp_dir.iterdir()) == []

@@ -1,0 +1,103 @@
+"""A fake Google Speech-to-Text REST API (``POST /v1/speech:recognize``) on 127.0.0.1.
+
+The real ``google-cloud-speech`` client talks to it over its REST transport when
+``SPEECH_API_ENDPOINT`` is this server's ``http://`` URL. ``latency`` delays every answer;
+``fail_next(status, times)`` answers the next calls with a Google-shaped error; ``transcripts``
+(a list, consumed in order) scripts the answers, else the transcript names the request.
+Every request's config and audio size is recorded in ``calls``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+from tests.fakes.server import FakeServer, Reply, Request
+
+# The REST transport sends enums as integers (RecognitionConfig.AudioEncoding).
+ENCODINGS = {
+    0: "ENCODING_UNSPECIFIED",
+    1: "LINEAR16",
+    2: "FLAC",
+    3: "MULAW",
+    4: "AMR",
+    5: "AMR_WB",
+    6: "OGG_OPUS",
+    7: "SPEEX_WITH_HEADER_BYTE",
+    8: "MP3",
+    9: "WEBM_OPUS",
+}
+_STATUS_NAMES = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+@dataclass
+class RecognizeCall:
+    encoding: str
+    sample_rate_hertz: int
+    language_code: str
+    audio_bytes: int
+    audio_head: bytes
+
+
+@dataclass
+class FakeSpeech:
+    latency: float = 0.0
+    server: FakeServer = field(default_factory=FakeServer)
+    calls: list[RecognizeCall] = field(default_factory=list)
+    transcripts: list[str] = field(default_factory=list)
+    _failures: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.server.route("POST", r"/v1/speech:recognize")(self._recognize)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> FakeSpeech:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def fail_next(self, status: int, times: int = 1) -> None:
+        with self._lock:
+            self._failures.extend([status] * times)
+
+    def _recognize(self, request: Request) -> Reply:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is not None:
+            error = {
+                "error": {
+                    "code": failure,
+                    "message": "scripted failure",
+                    "status": _STATUS_NAMES.get(failure, "UNKNOWN"),
+                }
+            }
+            return Reply(failure, json.dumps(error).encode(), {"Content-Type": "application/json"})
+        payload = json.loads(request.body or b"{}")
+        config = payload.get("config", {})
+        audio = base64.b64decode(payload.get("audio", {}).get("content", ""))
+        call = RecognizeCall(
+            encoding=ENCODINGS.get(config.get("encoding"), str(config.get("encoding", ""))),
+            sample_rate_hertz=int(config.get("sampleRateHertz", 0)),
+            language_code=str(config.get("languageCode", "")),
+            audio_bytes=len(audio),
+            audio_head=audio[:16],
+        )
+        with self._lock:
+            self.calls.append(call)
+            number = len(self.calls)
+            text = self.transcripts.pop(0) if self.transcripts else f"transcript {number} of {call.encoding}"
+        body: dict[str, object] = (
+            {"results": [{"alternatives": [{"transcript": text, "confidence": 0.92}]}]} if text else {}
+        )
+        return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
