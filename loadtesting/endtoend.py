@@ -1,9 +1,9 @@
 """Did every accepted message of a run become items? The run's rows, by status, after a drain.
 
 A run's messages are the InboundMessage rows whose MessageSid starts with ``SM``/``MM`` and
-the run id (loadtesting.traffic.run_message_sid). The webhook stores a message only when it
-accepts it (DESIGN.md §3.7), so every such row is an accepted message that must be processed.
-``InboundMessage.outcome`` is the processing result (saved/empty/failed), not the webhook's.
+the run id (loadtesting.traffic.run_message_sid). The webhook stores only messages it will
+process (``accepted``, and notes of opted-out senders, outcome ``opted_out``), so every such
+row must end ``processed`` or ``failed``.
 """
 
 from __future__ import annotations
