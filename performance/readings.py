@@ -137,7 +137,8 @@ def by_label(totals: Totals, name: str, label: str, **labels: str) -> dict[str, 
     for lbl, value in select(totals, name, **labels).items():
         key = dict(lbl).get(label, "")
         out[key] = out.get(key, 0) + int(value)
-    return dict(sorted(out.items()))
+    # Labels with nothing since the reset are left out: a code seen only before it is noise.
+    return {key: value for key, value in sorted(out.items()) if value}
 
 
 def histogram_quantiles(

@@ -132,7 +132,7 @@ def _instructions(state: SenderState, outcome: Outcome, text: str) -> IntakeResu
 _INSERT_SQL = (
     "INSERT INTO sms_inboundmessage "
     "(message_sid, user_id, from_number, to_number, body, num_media, status, outcome, error_code, attempts, received_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, '', '', 0, %s) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'accepted', '', 0, %s) "
     "ON CONFLICT (message_sid) DO NOTHING RETURNING id"
 )
 

@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.test import Client
 
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
+from sms.models import EnrichmentItem, InboundMessage, MessageStatus
 from sms.tasks import process_inbound_message
 from sms.tests.factories import phone_number_create
+from sms.tests.webhook_client import post_webhook
 from tests.fakes.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import CeleryWorker
@@ -44,28 +45,20 @@ def _worker_env(fake_twilio, fake_speech, media_temp_dir, **extra: str) -> dict[
 
 
 def _receive_mms(fake_twilio, media: list[tuple[bytes, str]]) -> InboundMessage:
-    """Persist the message and its attachments exactly as intake does, and enqueue on commit."""
+    """Text the gateway an MMS exactly as Twilio does: a signed webhook POST whose MediaUrlN
+    point at the fake Twilio's media (Basic auth, then a 307 to its CDN)."""
     payload = with_new_sid(load_payload("inbound_mms__voice_image_vcard"))
     sid = payload["MessageSid"]
-    phone = phone_number_create(number=payload["From"])
-    with transaction.atomic():
-        message = InboundMessage.objects.create(
-            message_sid=sid,
-            user=phone.user,
-            from_number=payload["From"],
-            to_number=payload["To"],
-            body=payload["Body"],
-            num_media=len(media),
-        )
-        for index, (content, content_type) in enumerate(media):
-            MediaAttachment.objects.create(
-                message=message,
-                index=index,
-                url=fake_twilio.add_media(content, content_type, message_sid=sid),
-                declared_content_type=content_type,
-            )
-        transaction.on_commit(lambda: process_inbound_message.delay(message.pk))
-    return message
+    phone_number_create(number=payload["From"])
+    for key in [k for k in payload if k.startswith(("MediaUrl", "MediaContentType"))]:
+        del payload[key]
+    payload["NumMedia"] = str(len(media))
+    for index, (content, content_type) in enumerate(media):
+        payload[f"MediaUrl{index}"] = fake_twilio.add_media(content, content_type, message_sid=sid)
+        payload[f"MediaContentType{index}"] = content_type
+    response = post_webhook(Client(), payload)
+    assert (response.status_code, response["X-SMS-Outcome"]) == (200, "accepted")
+    return InboundMessage.objects.get(message_sid=sid)
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float, what: str, worker: CeleryWorker) -> None:

@@ -50,8 +50,10 @@ def test_verified_sender_sms_is_stored_and_acknowledged(verified, settings, djan
     message = InboundMessage.objects.get(message_sid=params["MessageSid"])
     assert message.user_id == verified.user_id
     assert message.body == params["Body"]
-    assert (message.from_number, message.to_number, message.status) == (SENDER, "+15005550006", "received")
+    assert (message.from_number, message.to_number, message.outcome) == (SENDER, "+15005550006", "accepted")
     assert len(callbacks) == 1  # processing enqueued on commit
+    message.refresh_from_db()
+    assert message.status == "processed"  # eager tasks (test settings) ran it on commit
 
 
 def test_mms_media_rows_are_stored_with_the_message(verified):

@@ -12,6 +12,10 @@ os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC" + "a" * 32)
 os.environ.setdefault("TWILIO_AUTH_TOKEN", "test-auth-token-0123456789abcdef")
 os.environ.setdefault("TWILIO_PHONE_NUMBER", "+15005550006")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# Nothing listens on the discard port: a test that forgets its fake gets "connection refused"
+# at once instead of trying the real Twilio/Google (which the network guard refuses anyway).
+os.environ.setdefault("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
+os.environ.setdefault("SPEECH_API_ENDPOINT", "http://127.0.0.1:9")
 # No background snapshot thread in the test process; live servers turn it on themselves.
 os.environ.setdefault("PERFORMANCE_SNAPSHOT_INTERVAL", "0")
 
