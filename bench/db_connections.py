@@ -5,7 +5,7 @@ GET /bench/db (one indexed read + one write transaction, the webhook's DB work) 
 from 127.0.0.1, samples pg_stat_activity for the connections the server holds, and prints
 a table. Configurations are run in interleaved rounds so machine noise hits each alike.
 
-    .venv/bin/python bench/dbconn/run.py [--rounds 3] [--duration 10] [--connections 16]
+    .venv/bin/python bench/db_connections.py [--rounds 3] [--duration 10] [--connections 16]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "smsgw_bench_dbconn"
 PG = "postgres://postgres@127.0.0.1:5432"
 
@@ -56,7 +56,7 @@ def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "bench.dbconn.settings",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DJANGO_SECRET_KEY": "bench-" + "x" * 40,
             "DATABASE_URL": f"{PG}/{DB_NAME}",
             "REDIS_URL": "redis://127.0.0.1:6379/12",
