@@ -11,7 +11,8 @@ import tempfile
 from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# Two per core: measured best for the webhook with sync workers (docs/PERFORMANCE.md).
+workers = int(os.environ.get("GUNICORN_WORKERS", str(2 * (os.cpu_count() or 1))))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -156,10 +156,11 @@ DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
 DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", "smsgateway")
-# psycopg 3 server-side binding + automatic prepared statements (DESIGN.md §6). Off by
-# default: measured in docs/PERFORMANCE.md; never behind PgBouncer in transaction mode.
-DB_SERVER_SIDE_BINDING = env_bool("DB_SERVER_SIDE_BINDING", False)
-DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 0)
+# psycopg 3 server-side binding + prepared statements after N executions (DESIGN.md §6):
+# measured faster (docs/PERFORMANCE.md), so on by default. Behind PgBouncer in transaction
+# mode set DB_SERVER_SIDE_BINDING=false and DB_PREPARE_THRESHOLD=0.
+DB_SERVER_SIDE_BINDING = env_bool("DB_SERVER_SIDE_BINDING", True)
+DB_PREPARE_THRESHOLD = env_int("DB_PREPARE_THRESHOLD", 2)
 
 
 def database_config(url: str) -> dict[str, object]:

@@ -71,3 +71,22 @@ def test_database_pool_setting_switches_to_djangos_pool() -> None:
     result = _settings_probe("smsgateway.settings.local", env, expr)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(4, 0)"
+
+
+def test_postgres_uses_server_side_binding_and_prepared_statements_by_default() -> None:
+    env = {"DATABASE_URL": FULL_ENV["DATABASE_URL"]}
+    expr = (
+        "settings.DATABASES['default']['OPTIONS'].get('server_side_binding'), "
+        "settings.DATABASES['default']['OPTIONS'].get('prepare_threshold')"
+    )
+    result = _settings_probe("smsgateway.settings.local", env, expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(True, 2)"
+
+
+def test_prepared_statements_can_be_turned_off_for_pgbouncer() -> None:
+    env = {"DATABASE_URL": FULL_ENV["DATABASE_URL"], "DB_SERVER_SIDE_BINDING": "false", "DB_PREPARE_THRESHOLD": "0"}
+    expr = "sorted(settings.DATABASES['default']['OPTIONS'])"
+    result = _settings_probe("smsgateway.settings.local", env, expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(['application_name', 'connect_timeout'],)"
