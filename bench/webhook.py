@@ -29,7 +29,6 @@ import http.client
 import json
 import os
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -42,6 +41,10 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sms.management.commands.sms_simulate import simulated_payload  # noqa: E402
+
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 TO = "+15005550006"
@@ -53,28 +56,8 @@ def sender_number(i: int) -> str:
 
 
 def payload(sender: str, body: str) -> dict[str, str]:
-    sid = "SM" + secrets.token_hex(16)
-    return {
-        "ToCountry": "US",
-        "ToState": "CA",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "SAN FRANCISCO",
-        "FromZip": "94105",
-        "SmsSid": sid,
-        "FromState": "CA",
-        "SmsStatus": "received",
-        "FromCity": "SAN FRANCISCO",
-        "Body": body,
-        "FromCountry": "US",
-        "To": TO,
-        "ToZip": "94105",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
+    """An inbound SMS exactly as sms_simulate (and Twilio) builds it."""
+    return simulated_payload(account_sid=ACCOUNT_SID, from_number=sender, to_number=TO, body=body, media=[])
 
 
 def signed_line(params: dict[str, str]) -> tuple[str, str]:
