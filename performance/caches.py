@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from performance import metrics
 
@@ -101,9 +102,11 @@ class NamedCache:
     def live_entries(self) -> int | None:
         """Keys of this cache alive in the backend, counted with SCAN (never on a request path).
 
-        None when the backend cannot enumerate keys (the in-process cache) or is down.
+        None when the backend cannot enumerate keys or is down.
         """
         backend = self.backend
+        if isinstance(backend, LocMemCache):
+            return len(self._locmem_keys(backend))
         if not hasattr(backend, "iter_keys"):
             return None
         try:
@@ -115,9 +118,22 @@ class NamedCache:
     def clear(self) -> int:
         """Delete every entry of this cache only; returns how many keys went."""
         backend = self.backend
+        if isinstance(backend, LocMemCache):
+            local: Any = backend  # Django's in-process cache; its lock and store are not in the stubs
+            keys = self._locmem_keys(local)
+            with local._lock:
+                for key in keys:
+                    local._delete(key)
+            return len(keys)
         if hasattr(backend, "delete_pattern"):
             return int(backend.delete_pattern(self.prefix + "*", itersize=1000))
-        raise NotImplementedError(f"cache backend of {self.name!r} cannot delete by pattern")
+        raise TypeError(f"cache backend of {self.name!r} ({type(backend).__name__}) cannot delete by pattern")
+
+    def _locmem_keys(self, backend: Any) -> list[str]:
+        """The in-process cache's stored keys of this cache (the embedded default has no SCAN)."""
+        marker = backend.make_key(self.prefix)
+        with backend._lock:
+            return [key for key in backend._cache if key.startswith(marker) and not backend._has_expired(key)]
 
 
 def named_cache(name: str, ttl: int, alias: str = "default") -> NamedCache:

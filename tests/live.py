@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_database_url() -> str:
+def live_database_url() -> str:
     """URL of the database the tests run on (pytest-django's test_<name>)."""
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
@@ -40,7 +40,7 @@ def server_env(**extra: str) -> dict[str, str]:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "smsgateway.settings.test",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": live_database_url(),
             "REDIS_URL": str(settings.CACHES["default"]["LOCATION"]),
             "PYTHONUNBUFFERED": "1",
         }

@@ -53,3 +53,19 @@ def test_backend_failure_is_a_counted_miss(settings) -> None:
     assert nc.get("x") is MISSING
     assert nc.set("x", 1) is False
     assert nc.stats()["errors"] >= 2
+
+
+def test_in_process_cache_counts_and_clears_one_named_cache(settings) -> None:
+    settings.CACHES = {
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test-nc-local"},
+        "default": settings.CACHES["default"],
+    }
+    nc = named_cache("test_local_a", ttl=60, alias="local")
+    other = named_cache("test_local_b", ttl=60, alias="local")
+    nc.set("1", 1)
+    nc.set("2", 2)
+    other.set("1", 1)
+    assert nc.live_entries() == 2
+    assert nc.clear() == 2
+    assert nc.live_entries() == 0
+    assert other.get("1") == 1
