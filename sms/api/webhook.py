@@ -7,6 +7,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -75,7 +76,18 @@ def sms_webhook(request: HttpRequest) -> HttpResponse:
         logger.warning("webhook payload refused (%s) from %s", exc.code, mask_phone(params.get("From")))
         return _plain(exc.status_code, "invalid", str(exc), started)
 
-    result = inbound_message_receive(sms=sms)
+    try:
+        result = inbound_message_receive(sms=sms)
+    except DatabaseError:
+        # Nothing was acknowledged: a 5xx makes Twilio use the fallback URL / connection-override
+        # retries, so the message is not lost the way a 200 without a stored row would lose it.
+        metrics.WEBHOOK_REJECTED.labels("database_unavailable").inc()
+        logger.exception(
+            "webhook: database unavailable; message %s from %s not stored", sms.message_sid, mask_phone(sms.from_number)
+        )
+        response = _plain(503, "unavailable", "temporarily unavailable, retry later", started)
+        response["Retry-After"] = "5"
+        return response
     response = HttpResponse(twiml_message(result.reply), content_type="text/xml; charset=utf-8")
     response[OUTCOME_HEADER] = result.outcome.value
     metrics.WEBHOOK_OUTCOMES.labels(result.outcome.value).inc()

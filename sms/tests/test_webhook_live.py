@@ -111,3 +111,22 @@ def test_sms_simulate_shows_a_refusal(server: Gunicorn, capsys: pytest.CaptureFi
     settings.TWILIO_AUTH_TOKEN = "not-the-servers-token"
     call_command("sms_simulate", "--url", server.url + "/api/sms/webhook", "--from", SENDER, "--body", "hi")
     assert "HTTP 403  outcome: forbidden" in capsys.readouterr().out
+
+
+def test_database_down_mid_request_is_a_503_that_twilio_can_retry(server: Gunicorn) -> None:
+    """The sender is cached (Redis up) but PostgreSQL is gone: refuse with 503, never a 200."""
+    from tests.live import free_port
+
+    phone_number_create(number=SENDER, verified=True)
+    params = with_new_sid(load_payload("inbound_sms__plain"))
+    url = server.url + "/api/sms/webhook"
+    warm = with_new_sid(load_payload("inbound_sms__plain"))
+    assert _post_all(url, [warm])[0].headers["X-SMS-Outcome"] == "accepted"  # caches the sender
+    with Gunicorn(workers=1, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/gone") as no_db:
+        response = _post_all(no_db.url + "/api/sms/webhook", [params])[0]
+        output = no_db.output()
+    assert response.status_code == 503
+    assert response.headers["X-SMS-Outcome"] == "unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert "database unavailable" in output and "***0100" in output and SENDER not in output
+    assert not InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
