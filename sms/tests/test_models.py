@@ -137,3 +137,19 @@ def test_migrations_are_complete() -> None:
     out = io.StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_webhook_sender_lookup_query_uses_the_number_indexes() -> None:
+    """The query behind phone_lookup misses (sms.selectors._PHONE_ENTRY_SQL) reads both tables by index."""
+    from sms.selectors import _PHONE_ENTRY_SQL
+
+    for _ in range(50):
+        phone_number_create(verified=False)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE sms_phonenumber")
+        cur.execute("ANALYZE sms_optout")
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("EXPLAIN " + _PHONE_ENTRY_SQL, ["+14155550199"])
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "Index" in plan and "sms_phonenumber" in plan and "sms_optout" in plan, plan
+    assert "Seq Scan" not in plan, plan
