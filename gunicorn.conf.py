@@ -1,14 +1,14 @@
 """gunicorn configuration. Everything tunable comes from the environment.
 
 Prometheus multiprocess mode: the metrics directory is set before any worker imports
-prometheus_client, wiped when the master starts (stale files from an earlier run would be
-summed in), and a worker's live gauges are dropped when it exits.
+prometheus_client; when the master starts, the files of exited processes are removed (an
+earlier run's would be summed in); a worker's live gauges are dropped when it exits.
 """
 
 import os
-import shutil
-import tempfile
 from typing import Any
+
+from performance.multiprocess import dead_process_files_remove, metrics_dir_setup, process_dead_mark
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Two per core: measured best for the webhook with sync workers (docs/PERFORMANCE.md).
@@ -34,19 +34,16 @@ limit_request_fields = 100
 # it, and it would fail in a read-only container home.
 control_socket_disable = True
 
-_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
-    tempfile.gettempdir(), f"smsgateway-prometheus-{os.getpid()}"
-)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+# Shared with the host's Celery workers (performance/multiprocess.py), so /metrics and the
+# performance pages sum web and processing work.
+_metrics_dir = metrics_dir_setup()
 raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
 
 
 def on_starting(server: object) -> None:
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    os.makedirs(_metrics_dir, exist_ok=True)
+    # Files of exited processes (an earlier run) go; a running Celery worker's stay.
+    dead_process_files_remove(_metrics_dir)
 
 
 def child_exit(server: object, worker: Any) -> None:
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+    process_dead_mark(worker.pid)

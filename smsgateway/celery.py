@@ -1,10 +1,36 @@
 """The Celery app. Configuration comes from Django settings in the CELERY_ namespace."""
 
 import os
+import sys
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsgateway.settings.local")
+
+
+def _is_worker_command(argv: list[str]) -> bool:
+    return "celery" in os.path.basename(os.path.dirname(argv[0]) if argv[0].endswith("__main__.py") else argv[0]) and (
+        "worker" in argv[1:]
+    )
+
+
+if _is_worker_command(sys.argv):
+    # Before Django (and prometheus_client) load: the worker's metrics go to the host's
+    # shared directory, where /metrics and the performance pages sum them with the web's.
+    from performance.multiprocess import metrics_dir_setup, process_dead_mark
+
+    metrics_dir_setup()
+
+    @worker_process_shutdown.connect(weak=False)
+    def _child_metrics_dead(pid: int | None = None, **kwargs: Any) -> None:
+        process_dead_mark(pid or os.getpid())
+
+    @worker_shutdown.connect(weak=False)
+    def _worker_metrics_dead(**kwargs: Any) -> None:
+        process_dead_mark(os.getpid())
+
 
 app = Celery("smsgateway")
 app.config_from_object("django.conf:settings", namespace="CELERY")

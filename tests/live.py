@@ -20,6 +20,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from performance.multiprocess import DEFAULT_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,12 +56,15 @@ class Gunicorn:
 
     def __init__(self, workers: int = 2, threads: int = 1, **env: str) -> None:
         self.port = free_port()
-        self.metrics_dir = tempfile.mkdtemp(prefix="smsgw-test-metrics-")
+        # Its own metrics directory unless the test names one ("" = unset: the host default).
+        requested = env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        configured = tempfile.mkdtemp(prefix="smsgw-test-metrics-") if requested is None else requested
+        self.metrics_dir: str = configured or DEFAULT_DIR
         self.env = server_env(
             GUNICORN_BIND=f"127.0.0.1:{self.port}",
             GUNICORN_WORKERS=str(workers),
             GUNICORN_THREADS=str(threads),
-            PROMETHEUS_MULTIPROC_DIR=self.metrics_dir,
+            PROMETHEUS_MULTIPROC_DIR=configured,
             **env,
         )
         self.log = tempfile.NamedTemporaryFile(prefix="smsgw-gunicorn-", suffix=".log", delete=False)

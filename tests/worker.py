@@ -27,7 +27,12 @@ class CeleryWorker:
         self.name = f"test-{uuid.uuid4().hex[:8]}@127.0.0.1"
         self.concurrency = concurrency
         self.pool = pool
-        self.env = server_env(**{"CELERY_TASK_ALWAYS_EAGER": "false", **(env or {})})
+        # Its own metrics directory unless the test shares one with a Gunicorn (env).
+        defaults = {
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="smsgw-test-worker-metrics-"),
+        }
+        self.env = server_env(**{**defaults, **(env or {})})
         self.log = tempfile.NamedTemporaryFile(prefix="smsgw-celery-", suffix=".log", delete=False)
         self.proc: subprocess.Popen[bytes] | None = None
 
