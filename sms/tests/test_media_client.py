@@ -218,3 +218,34 @@ def test_media_pool_is_registered(local_media):
     stats: Any = pool_stats()["media_http"]
     assert stats["max"] >= 1
     assert stats["idle"] >= 1
+
+
+def test_private_address_is_refused_over_https_before_the_tls_handshake(settings):
+    """The guard sits on the HTTPS connection too: the socket is checked before any TLS byte."""
+    import socket
+    import threading
+
+    settings.SMS_MEDIA_ALLOWED_HOSTS = ["localhost"]
+    settings.SMS_MEDIA_ALLOW_PRIVATE_IPS = False
+    received: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def accept() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(2)
+            try:
+                received.append(conn.recv(1024))
+            except OSError:
+                received.append(b"")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(MediaRefusedError, match="non-public address"):
+            _download(f"https://localhost:{port}/media/ME1")
+        thread.join(5)
+    finally:
+        listener.close()
+    assert received == [b""]  # connected, then closed: no TLS ClientHello was ever sent
