@@ -13,8 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import requests
 from django.conf import settings
@@ -51,10 +53,62 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Gunicorn:
+class ServerProcess(ABC):
+    """A server subprocess of a live test: its log, ``output()``, ``stop()``/``kill()`` and use as a
+    context manager. It runs in its own process group, so stopping reaches its children too."""
+
+    log_prefix = "smsgw-server-"
+
+    def __init__(self) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix=self.log_prefix, suffix=".log", delete=False)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @abstractmethod
+    def start(self, timeout: float = 30.0) -> Self:
+        """Spawn (with ``_spawn``) and return once the server is ready; stop it and raise if not."""
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self.proc
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the server and its children at once (a crashed machine, an OOM kill)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Gunicorn(ServerProcess):
     """gunicorn with the project's gunicorn.conf.py on a free loopback port."""
 
+    log_prefix = "smsgw-gunicorn-"
+
     def __init__(self, workers: int = 2, threads: int = 1, **env: str) -> None:
+        super().__init__()
         self.port = free_port()
         # Its own metrics directory unless the test names one ("" = unset: the host default).
         requested = env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -67,31 +121,19 @@ class Gunicorn:
             PROMETHEUS_MULTIPROC_DIR=configured,
             **env,
         )
-        self.log = tempfile.NamedTemporaryFile(prefix="smsgw-gunicorn-", suffix=".log", delete=False)
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> Gunicorn:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                "smsgateway.wsgi:application",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+    def start(self, timeout: float = 30.0) -> Self:
+        proc = self._spawn(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "smsgateway.wsgi:application"],
+            self.env,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.output()}")
             try:
                 requests.get(self.url + "/metrics", timeout=2)
@@ -101,26 +143,3 @@ class Gunicorn:
                 time.sleep(0.1)
         self.stop()  # __exit__ does not run when __enter__ raises: never leak the server
         raise RuntimeError(f"gunicorn did not answer in {timeout}s:\n{self.output()}")
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self) -> Gunicorn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
