@@ -49,17 +49,8 @@ class NamedCache:
 
     def get(self, key: str) -> Any:
         """The cached value, or ``MISSING`` (falsy) on a miss. ``None`` is a cacheable value."""
-        try:
-            value = self.backend.get(self.make_key(key), MISSING)
-        except Exception:
-            metrics.CACHE_ERRORS.labels(self.name).inc()
-            logger.warning("cache %s unavailable on get", self.name, exc_info=True)
-            return MISSING
-        if value is MISSING:
-            metrics.CACHE_MISSES.labels(self.name).inc()
-        else:
-            metrics.CACHE_HITS.labels(self.name).inc()
-        return value
+        values = named_caches_get((self, key))
+        return MISSING if values is None else values[0]
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> bool:
         try:
@@ -134,6 +125,28 @@ class NamedCache:
         marker = backend.make_key(self.prefix)
         with backend._lock:
             return [key for key in backend._cache if key.startswith(marker) and not backend._has_expired(key)]
+
+
+def named_caches_get(*lookups: tuple[NamedCache, str]) -> list[Any] | None:
+    """Read keys of several named caches in one round trip (they share a backend), counting a
+    hit or miss for each. Misses are ``MISSING``; ``None`` when the backend did not answer (each
+    cache's error is counted), so callers fall back to the database."""
+    backend = lookups[0][0].backend
+    assert all(cache.alias == lookups[0][0].alias for cache, _ in lookups), "one backend per read"
+    keys = [cache.make_key(key) for cache, key in lookups]
+    try:
+        found = backend.get_many(keys) if len(keys) > 1 else {keys[0]: backend.get(keys[0], MISSING)}
+    except Exception:
+        for cache, _ in lookups:
+            metrics.CACHE_ERRORS.labels(cache.name).inc()
+        logger.warning("caches %s unavailable on get", ", ".join(c.name for c, _ in lookups), exc_info=True)
+        return None
+    values = []
+    for (cache, _), key in zip(lookups, keys, strict=True):
+        value = found.get(key, MISSING)
+        (metrics.CACHE_MISSES if value is MISSING else metrics.CACHE_HITS).labels(cache.name).inc()
+        values.append(value)
+    return values
 
 
 def named_cache(name: str, ttl: int, alias: str = "default") -> NamedCache:

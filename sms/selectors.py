@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import astuple, dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from performance import metrics
-from performance.caches import MISSING, NamedCache
+from performance.caches import MISSING, named_caches_get
 from sms.caches import phone_lookup_cache, rate_limit_status_cache, verification_status_cache
 from sms.models import EnrichmentItem, PhoneNumber
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,35 +88,18 @@ def number_is_opted_out(*, number: str) -> bool:
     return _phone_entry_get(number)[2]
 
 
-def _count(cache: NamedCache, value: Any) -> None:
-    (metrics.CACHE_MISSES if value is MISSING else metrics.CACHE_HITS).labels(cache.name).inc()
-
-
 def sender_state_get(*, number: str) -> SenderState:
     """The sender and its over-limit state, read from both named caches in one round trip (MGET).
 
     A phone_lookup miss costs one query and one cache write; a cache outage is counted and
     falls back to the database, so the webhook keeps working without Redis.
     """
-    lookup, status = phone_lookup_cache(), rate_limit_status_cache()
-    keys = [lookup.make_key(number), status.make_key(number)]
-    try:
-        found = lookup.backend.get_many(keys)
-    except Exception:
-        metrics.CACHE_ERRORS.labels(lookup.name).inc()
-        metrics.CACHE_ERRORS.labels(status.name).inc()
-        logger.warning("caches unavailable on sender lookup", exc_info=True)
-        found, available = {}, False
-    else:
-        available = True
-    entry = found.get(keys[0], MISSING)
-    limited = found.get(keys[1], MISSING)
-    if available:
-        _count(lookup, entry)
-        _count(status, limited)
+    lookup = phone_lookup_cache()
+    values = named_caches_get((lookup, number), (rate_limit_status_cache(), number))
+    entry, limited = values if values is not None else (MISSING, MISSING)
     if entry is MISSING or not isinstance(entry, tuple):
         entry = _phone_entry_load(number)
-        if available:
+        if values is not None:
             lookup.set(number, entry)
     limited_until = float(limited) if isinstance(limited, int | float) and limited > time.time() else None
     user_id, is_verified, is_opted_out = entry
