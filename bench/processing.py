@@ -1,4 +1,6 @@
-"""Processing benchmark: real Celery worker(s), real Redis broker, real PostgreSQL, local fakes.
+"""Processing benchmark: the relay (``manage.py sms_relay``) and real Celery worker(s), real
+Redis broker, real PostgreSQL, local fakes. Messages are stored as the webhook stores them; the
+relay hands them to the worker (LISTEN/NOTIFY), so the latency includes the hand-over.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsgw_bench REDIS_URL=redis://127.0.0.1:6379/5 \
         .venv/bin/python -m bench.processing --concurrency 4
@@ -63,12 +65,11 @@ def main() -> None:
     from django_redis import get_redis_connection
 
     from sms.models import InboundMessage, MediaAttachment, PhoneNumber
-    from sms.tasks import process_inbound_message
     from sms.tests.factories import phone_number_create, user_create
     from tests.fakes.media_files import audio_bytes
     from tests.fakes.speech import FakeSpeech
     from tests.fakes.twilio import FakeTwilio
-    from tests.worker import CeleryWorker
+    from tests.worker import CeleryWorker, RelayProcess
 
     call_command("migrate", verbosity=0)
     get_redis_connection("default").flushdb()
@@ -108,7 +109,6 @@ def main() -> None:
             if media:
                 url = twilio.add_media(media, "audio/amr", message_sid=sid)
                 MediaAttachment.objects.create(message=message, index=0, url=url, declared_content_type="audio/amr")
-            transaction.on_commit(lambda: process_inbound_message.delay(message.pk))
         return message.pk
 
     def paced(count: int, rate: float, make: Callable[[], int]) -> list[int]:
@@ -148,6 +148,7 @@ def main() -> None:
     print(f"worker: -P {args.pool} -c {args.concurrency}; cores: {os.cpu_count()}")
     loglevel = os.environ.get("BENCH_WORKER_LOG_LEVEL", "info")
     worker = CeleryWorker(concurrency=args.concurrency, pool=args.pool, env=env, loglevel=loglevel).start()
+    relay = RelayProcess(env=env).start()
     try:
         # Warm-up: every pool process imports PyAV/Speech and opens its connections.
         warm = [receive("warm up #bench") for _ in range(args.concurrency * 4)]
@@ -173,6 +174,7 @@ def main() -> None:
             print(f"  saturation: {len(rows)} processed in {span:.2f} s = {len(rows) / span:.0f} msg/s")
             report("burst (queueing included)", rows)
     finally:
+        relay.stop()
         worker.stop()
         problems = [line for line in worker.output().splitlines() if "WARNING sms." in line or "ERROR" in line]
         if problems:

@@ -1,21 +1,24 @@
-"""Webhook intake benchmark (issue 3): one run, one server, three paths plus a fixed-rate run.
+"""Webhook intake benchmark: one server, interleaved rounds of four paths, then a fixed-rate run.
 
-Starts gunicorn (gunicorn.conf.py) with production settings (bench/settings.py adds a bare
-TwiML view) on PostgreSQL + Redis on 127.0.0.1, creates verified senders, warms their
-phone_lookup cache entries, then drives the server with wrk:
+Starts gunicorn (gunicorn.conf.py, its default workers unless --workers/--threads) with
+production settings (bench/settings.py adds a bare TwiML view behind the same middleware) on
+PostgreSQL + Redis on 127.0.0.1, creates verified senders, warms their phone_lookup cache
+entries, then drives the server with wrk (-t2 -c64 by default), --rounds times in turn:
 
   (a) POST /bench/twiml          the bare TwiML view on the same server (ceiling)
   (b) POST /api/sms/webhook      accepted: rotating verified senders, unique MessageSids
+  (u) POST /api/sms/webhook      unknown sender: a flood from 1000 numbers nobody linked
   (c) POST /api/sms/webhook      duplicate: one already-stored MessageSid, over and over
 
 and finally (d) ~100 msg/s offered for --fixed-seconds from 100 concurrent senders (one
 thread each, 1 msg/s, latency measured from each message's scheduled send time so a slow
 server cannot hide queueing). The production rate limit (20/h) stays on: with --senders
-10000 no sender comes near it (at most ~6 messages each per run).
+10000 no sender comes near it. Ratios are the median over the rounds of (path / bare) in the
+same round, so a noisy moment hits both sides.
 
 usage:
   .venv/bin/python bench/webhook.py --database-url postgres://postgres@127.0.0.1:5432/smsgw_bench \\
-      --redis-url redis://127.0.0.1:6379/3 [--workers 3 --threads 4] [--seconds 10] [--connections 32]
+      --redis-url redis://127.0.0.1:6379/3 [--rounds 3] [--seconds 10] [--connections 64]
 
 The database is created if missing and migrated; bench rows are deleted at the start. In
 Redis only the bench's own keys are removed (rate-limit windows, caches, the Celery queue),
@@ -77,11 +80,13 @@ def server_env(args: argparse.Namespace, port: int, metrics_dir: str) -> dict[st
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_PHONE_NUMBER=TO,
         GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS=str(args.workers),
-        GUNICORN_THREADS=str(args.threads),
         GUNICORN_LOGLEVEL="warning",
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["GUNICORN_THREADS"] = str(args.threads)
     return env
 
 
@@ -176,7 +181,7 @@ def start_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.P
     raise SystemExit("gunicorn did not answer")
 
 
-def run_wrk(url: str, lines_file: Path, args: argparse.Namespace) -> dict[str, Any]:
+def run_wrk(url: str, lines_file: Path, args: argparse.Namespace, skip: int = 0) -> dict[str, Any]:
     cmd = [
         "wrk",
         f"-t{args.wrk_threads}",
@@ -190,6 +195,7 @@ def run_wrk(url: str, lines_file: Path, args: argparse.Namespace) -> dict[str, A
         "--",
         str(lines_file),
         str(args.wrk_threads),
+        str(skip),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     match = re.search(r"^BENCH (\{.*\})$", out, re.M)
@@ -294,10 +300,11 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL"), required=False
     )
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4, help=">1: gthread workers (I/O waits overlap)")
+    parser.add_argument("--workers", type=int, default=0, help="default: gunicorn.conf.py's (2 per core)")
+    parser.add_argument("--threads", type=int, default=0, help=">1: gthread workers (I/O waits overlap)")
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--senders", type=int, default=10000)
     parser.add_argument("--fixed-seconds", type=int, default=30)
@@ -316,11 +323,16 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="smsgw-bench-"))
     # Enough unique messages that no line repeats within the run even at 5000 req/s.
-    unique = args.seconds * 5000
+    unique = args.seconds * 5000 * args.rounds
     rotating = work / "accepted.txt"
     with rotating.open("w") as f:
         for k in range(unique):
             signature, body = signed_line(payload(sender_number(k % args.senders), f"Had lunch with Sarah #{k}"))
+            f.write(f"{signature}\t{body}\n")
+    strangers = work / "unknown.txt"
+    with strangers.open("w") as f:
+        for k in range(args.seconds * 5000 * args.rounds):
+            signature, body = signed_line(payload(f"+1666{k % 1000:07d}", f"who is this? #{k}"))
             f.write(f"{signature}\t{body}\n")
     duplicate_params = payload(sender_number(0), "a note Twilio keeps retrying")
     duplicate = work / "duplicate.txt"
@@ -350,26 +362,48 @@ def main() -> None:
             ["wrk", "-t1", f"-c{args.connections}", "-d2s", base + "/bench/twiml"], capture_output=True, check=True
         )
         before = count_messages(env)
-        results = {
-            "a_bare_twiml": run_wrk(base + "/bench/twiml", rotating, args),
-            "b_accepted": run_wrk(base + "/api/sms/webhook", rotating, args),
-        }
+        rounds: list[dict[str, Any]] = []
+        for n in range(args.rounds):
+            # Each wrk run reads its file from the start: skip what earlier rounds sent.
+            rounds.append(
+                {
+                    "a_bare_twiml": run_wrk(base + "/bench/twiml", rotating, args),
+                    "b_accepted": run_wrk(base + "/api/sms/webhook", rotating, args, skip=n * args.seconds * 5000),
+                    "u_unknown_sender": run_wrk(base + "/api/sms/webhook", strangers, args),
+                    "c_duplicate": run_wrk(base + "/api/sms/webhook", duplicate, args),
+                }
+            )
+            r = rounds[-1]
+            print(
+                f"round {n + 1}: bare {r['a_bare_twiml']['rps']:.0f}/s, accepted {r['b_accepted']['rps']:.0f}/s, "
+                f"unknown {r['u_unknown_sender']['rps']:.0f}/s, duplicate {r['c_duplicate']['rps']:.0f}/s",
+                flush=True,
+            )
         stored = count_messages(env) - before
-        results["c_duplicate"] = run_wrk(base + "/api/sms/webhook", duplicate, args)
+        results: dict[str, Any] = {
+            name: min(
+                (r[name] for r in rounds),
+                key=lambda x: abs(x["rps"] - statistics.median(y[name]["rps"] for y in rounds)),
+            )
+            for name in rounds[0]
+        }
         results["d_fixed_100_per_s"] = fixed_rate(port, args.fixed_senders, args.fixed_seconds, args.senders)
     finally:
         server.terminate()
         server.wait(timeout=30)
         cleanup_redis(env)
     results["b_accepted"]["stored_rows"] = stored
-    ratio = results["b_accepted"]["rps"] / results["a_bare_twiml"]["rps"]
+    ratio = statistics.median(r["b_accepted"]["rps"] / r["a_bare_twiml"]["rps"] for r in rounds)
+    unknown_ratio = statistics.median(r["u_unknown_sender"]["rps"] / r["a_bare_twiml"]["rps"] for r in rounds)
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": {k: v for k, v in vars(args).items() if k not in {"database_url", "redis_url"}},
         "cpus": os.cpu_count(),
         "loadavg_before_fixed_run": os.getloadavg(),
+        "rounds": rounds,
         "results": results,
         "b_over_a": ratio,
+        "u_over_a": unknown_ratio,
     }
     out_dir = ROOT / "var" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -381,7 +415,10 @@ def main() -> None:
         print(
             f"{name:<22}{r['requests']:>10}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}{errors:>8}"
         )
-    print(f"(b)/(a) = {ratio:.0%}   rows stored during (b): {stored} of {results['b_accepted']['requests']} requests")
+    accepted_requests = sum(r["b_accepted"]["requests"] for r in rounds)
+    print("(median round of each path)")
+    print(f"accepted/bare = {ratio:.0%}   unknown/bare = {unknown_ratio:.0%}   (medians over {args.rounds} rounds)")
+    print(f"rows stored during the rounds: {stored} of {accepted_requests} accepted requests")
     print(f"(d) outcomes: {results['d_fixed_100_per_s']['outcomes']}")
     print(f"JSON: {out}")
 

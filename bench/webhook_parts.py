@@ -75,7 +75,6 @@ def main() -> None:
         post("/api/sms/webhook", line)  # warm connections, script, caches
     parsed = [inbound_sms_parse(QueryDict(lines[n + i][1])) for i in range(n)]
     redis = get_redis_connection("default")
-    enqueue = intake._enqueue
     rows = {
         "bare TwiML view (Django test client)": lambda i: post("/bench/twiml", lines[i]),
         "accepted webhook (Django test client)": lambda i: post("/api/sms/webhook", lines[2 * n + i]),
@@ -87,14 +86,11 @@ def main() -> None:
         "INSERT in autocommit (commit = WAL flush)": lambda i: intake.inbound_message_store(
             sms=parsed[i], user_id=None
         ),
-        "Celery publish (delay -> LPUSH)": lambda i: process_inbound_message.delay(0),
+        "Celery publish (relay's cost, not the request's)": lambda i: process_inbound_message.delay(0),
     }
     print(f"{'step':<45}{'p50 ms':>9}{'p95 ms':>9}")
     for name, fn in rows.items():
-        if name.startswith("INSERT"):
-            intake._enqueue = lambda message_id: None
         p50, p95 = timed(fn, n)
-        intake._enqueue = enqueue
         print(f"{name:<45}{p50:>9.2f}{p95:>9.2f}")
     redis.delete("sms")
 

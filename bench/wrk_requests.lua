@@ -1,7 +1,8 @@
 -- wrk script: POSTs pre-signed Twilio webhook bodies from a file, one per line as
 -- "<X-Twilio-Signature>\t<form body>", split between wrk threads so no two threads send the
 -- same line. Prints a BENCH {...} JSON line with p50/p95/p99 at the end.
--- usage: wrk ... -s bench/wrk_requests.lua URL -- FILE THREADS
+-- usage: wrk ... -s bench/wrk_requests.lua URL -- FILE THREADS [SKIP]
+-- SKIP lines at the start of FILE are left out (what an earlier round already sent).
 local next_id = 0
 
 function setup(thread)
@@ -14,9 +15,10 @@ local counter = 0
 
 function init(args)
   local n = tonumber(args[2]) or 1
+  local skip = tonumber(args[3]) or 0
   local i = 0
   for line in io.lines(args[1]) do
-    if i % n == id then
+    if i >= skip and i % n == id then
       local tab = line:find("\t", 1, true)
       reqs[#reqs + 1] = wrk.format("POST", wrk.path, {
         ["X-Twilio-Signature"] = line:sub(1, tab - 1),

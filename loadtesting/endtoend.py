@@ -38,6 +38,9 @@ def end_to_end_summary(run_id: str) -> dict[str, Any]:
         .values_list("latency", flat=True)
     )
     latencies = sorted(d.total_seconds() * 1000 for d in durations)
+    # Stored but never handed to the broker: the relay (manage.py sms_relay) is not running or
+    # the broker is down. Shown apart so a stalled run names its cause.
+    unrelayed = rows.filter(status=MessageStatus.RECEIVED, queued_at__isnull=True).count() if counts["received"] else 0
     accepted = sum(counts.values())
     processed = counts[MessageStatus.PROCESSED]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
@@ -46,6 +49,7 @@ def end_to_end_summary(run_id: str) -> dict[str, Any]:
         "processed": processed,
         "failed": counts[MessageStatus.FAILED],
         "pending": counts[MessageStatus.RECEIVED] + counts[MessageStatus.PROCESSING],
+        "unrelayed": unrelayed,
         "unprocessed": accepted - processed,
         "p50_ms": None if p50 is None else round(p50, 1),
         "p95_ms": None if p95 is None else round(p95, 1),

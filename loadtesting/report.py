@@ -168,6 +168,13 @@ def format_table(report: dict[str, Any]) -> str:
                 f" drained={'yes' if e2e.get('drained') else 'no'} in {_fmt(e2e.get('waited_s'), ' s')}",
             )
         )
+        if e2e.get("unrelayed"):
+            rows.append(
+                (
+                    "not handed over",
+                    f"{e2e['unrelayed']} stored messages never reached the broker: is `manage.py sms_relay` running?",
+                )
+            )
     for name, target in report["targets"].items():
         verdict = "PASS" if target["passed"] else "FAIL"
         rows.append((f"target {name}", f"{verdict}  actual {_fmt(target['actual'])}  limit {_fmt(target['limit'])}"))

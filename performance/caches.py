@@ -127,6 +127,15 @@ class NamedCache:
             return [key for key in backend._cache if key.startswith(marker) and not backend._has_expired(key)]
 
 
+def redis_client(alias: str = "default") -> Any | None:
+    """The raw redis-py client behind the cache ``alias`` (django-redis), or None on the in-process
+    cache of the embedded default. The one way code here reaches Redis directly."""
+    backend = caches[alias]
+    if hasattr(backend, "client"):
+        return backend.client.get_client(write=True)
+    return None
+
+
 def named_caches_get(*lookups: tuple[NamedCache, str]) -> list[Any] | None:
     """Read keys of several named caches in one round trip (they share a backend), counting a
     hit or miss for each. Misses are ``MISSING``; ``None`` when the backend did not answer (each

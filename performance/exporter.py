@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from performance import metrics, snapshots
+from performance.backlog import backlogs_read
 from performance.queue import celery_queue_depth
 from performance.readings import throughput_record
 
@@ -63,6 +64,7 @@ def metrics_export(request: HttpRequest) -> HttpResponse:
     # Measured at scrape time, off every request path.
     try:
         celery_queue_depth()
+        backlogs_read()  # sets the outbox and spool gauges
         snapshots.publish_snapshot()
         throughput_record()
     except Exception:

@@ -19,6 +19,8 @@ from django.core.cache import caches
 from django.db import connections
 from kombu import Connection
 
+from performance.backlog import Backlog, backlogs_read, degraded
+
 logger = logging.getLogger(__name__)
 
 
@@ -83,17 +85,44 @@ def _run(name: str, fn: Callable[[], None], results: dict[str, CheckResult]) -> 
         results[name] = CheckResult(name, False, (time.perf_counter() - started) * 1000, type(exc).__name__)
 
 
-def health_check() -> list[CheckResult]:
-    """Run every check in parallel; one that has not answered by the deadline fails as a timeout."""
+@dataclass(frozen=True)
+class Health:
+    checks: list[CheckResult]
+    # Registered backlogs (performance/backlog.py) that hold accepted work waiting on a
+    # dependency, e.g. the intake spool while PostgreSQL was down; empty when none or unread.
+    degraded: list[str]
+
+    @property
+    def failing(self) -> list[str]:
+        return [c.name for c in self.checks if not c.ok]
+
+    @property
+    def status(self) -> str:
+        return "failing" if self.failing else "degraded" if self.degraded else "ok"
+
+
+def _read_backlogs(out: list[Backlog]) -> None:
+    try:
+        out.extend(backlogs_read())
+    finally:
+        connections.close_all()
+
+
+def health_check() -> Health:
+    """Run every check, and read the backlogs, in parallel; a check that has not answered by the
+    deadline fails as a timeout (backlogs not read in time are left out)."""
     timeout = float(settings.PERFORMANCE_HEALTH_TIMEOUT)
     results: dict[str, CheckResult] = {}
-    threads = {
-        name: threading.Thread(target=_run, args=(name, fn, results), name=f"health-{name}", daemon=True)
+    found: list[Backlog] = []
+    threads = [
+        threading.Thread(target=_run, args=(name, fn, results), name=f"health-{name}", daemon=True)
         for name, fn in CHECKS.items()
-    }
+    ]
+    threads.append(threading.Thread(target=_read_backlogs, args=(found,), name="health-backlog", daemon=True))
     deadline = time.monotonic() + timeout
-    for thread in threads.values():
+    for thread in threads:
         thread.start()
-    for thread in threads.values():
+    for thread in threads:
         thread.join(max(deadline - time.monotonic(), 0))
-    return [results.get(name) or CheckResult(name, False, timeout * 1000, "timeout") for name in CHECKS]
+    checks = [results.get(name) or CheckResult(name, False, timeout * 1000, "timeout") for name in CHECKS]
+    return Health(checks=checks, degraded=degraded(list(found)) if not threads[-1].is_alive() else [])

@@ -38,6 +38,31 @@ RATE_LIMIT_UNAVAILABLE = Counter(
     "Messages accepted without a rate-limit check because Redis did not answer.",
 )
 
+# --- Outbox relay and intake spool ------------------------------------------------------
+RELAY_DISPATCHED = Counter("smsgw_relay_dispatched", "Stored messages the relay handed to the broker.")
+RELAY_REQUEUED = Counter(
+    "smsgw_relay_requeued",
+    "Messages the relay's sweep put back in the outbox, by reason (lease_expired, lost).",
+    ["reason"],
+)
+RELAY_PUBLISH_ERRORS = Counter("smsgw_relay_publish_errors", "Broker publishes that failed (broker unreachable).")
+OUTBOX_WAITING = Gauge(
+    "smsgw_outbox_waiting",
+    "Stored messages waiting to be handed to the broker (last measured).",
+    multiprocess_mode="mostrecent",
+)
+SPOOL_PUSHED = Counter("smsgw_spool_pushed", "Messages spooled to Redis because PostgreSQL was unreachable.")
+SPOOL_DRAINED = Counter("smsgw_spool_drained", "Spooled messages written by the relay, by intake outcome.", ["outcome"])
+SPOOL_DEAD = Counter("smsgw_spool_dead", "Spool entries moved to the dead-letter list, by reason.", ["reason"])
+SPOOL_DEPTH = Gauge(
+    "smsgw_spool_depth", "Messages in the intake spool (last measured).", multiprocess_mode="mostrecent"
+)
+SPOOL_OLDEST_SECONDS = Gauge(
+    "smsgw_spool_oldest_seconds",
+    "Age of the oldest spooled message (last measured).",
+    multiprocess_mode="mostrecent",
+)
+
 # --- Processing -------------------------------------------------------------------------
 PROCESSING_LATENCY = Histogram(
     "smsgw_processing_latency_seconds",

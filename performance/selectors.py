@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from performance import readings, snapshots
+from performance.backlog import backlogs_as_dicts
 from performance.caches import registered_caches
 from performance.database import database_stats
 from performance.queue import celery_queue_depth
@@ -174,6 +175,7 @@ def performance_stats_get() -> dict[str, Any]:
         },
         "http_responses": by_label(delta, "django_http_responses_total_by_status_total", "status"),
         "queue_depth": celery_queue_depth(),
+        "backlog": _or_fallback("backlog", backlogs_as_dicts, _NO_BACKLOG, unavailable),
         "lifetime": {
             "webhooks": int(total(lifetime, "smsgw_webhook_outcomes_total")),
             "processed": int(total(lifetime, "smsgw_processing_outcomes_total")),
@@ -186,6 +188,7 @@ def performance_stats_get() -> dict[str, Any]:
     }
 
 
+_NO_BACKLOG: list[dict[str, object]] = []
 _NO_DATABASE: dict[str, Any] = {"vendor": "unavailable", "connections": None, "pools": None, "tables": []}
 
 

@@ -11,10 +11,13 @@ class SmsConfig(AppConfig):
     verbose_name = "SMS"
 
     def ready(self) -> None:
+        from performance.backlog import register_backlog
         from performance.caches import register_cache_catalog
-        from sms import caches, dashboard
+        from sms import caches, dashboard, relay
 
         dashboard.register()
+        register_backlog("outbox", relay.outbox_backlogs)
+        register_backlog("spool", relay.spool_backlogs)
         register_cache_catalog(
             lambda: [caches.phone_lookup_cache(), caches.verification_status_cache(), caches.rate_limit_status_cache()]
         )

@@ -109,7 +109,13 @@ class InboundMessage(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     received_at = models.DateTimeField(default=timezone.now)
+    # The row is the outbox (docs/ARCHITECTURE.md): the relay hands `received` rows with no
+    # queued_at to Celery and stamps queued_at; retry_at holds a retry back until it is due.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # A claim is a lease: a live worker renews it, the relay's sweep takes back one nobody renewed.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -117,6 +123,11 @@ class InboundMessage(models.Model):
             # Processing and monitoring: "messages in status X, oldest first" (stuck or
             # failed work, queue age, recent failures on the performance page).
             models.Index(fields=["status", "received_at"], name="sms_msg_status_received_idx"),
+            # The relay: "received messages not handed to the broker yet" (queued_at IS NULL) and
+            # its sweep "received messages handed over before T and never claimed" (queued_at < T).
+            models.Index(fields=["queued_at"], condition=Q(status="received"), name="sms_msg_outbox_idx"),
+            # The sweep: "claims whose lease ran out".
+            models.Index(fields=["lease_expires_at"], condition=Q(status="processing"), name="sms_msg_lease_idx"),
         ]
 
     def __str__(self) -> str:

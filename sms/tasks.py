@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.conf import settings
 
 from performance import metrics
@@ -87,31 +86,36 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
     logger.info("verification code sent to %s", mask_phone(phone.number))
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def process_inbound_message(self: Task, message_id: int) -> object:
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def process_inbound_message(message_id: int) -> str:
     """Turn an accepted message into pending enrichment items (idempotent).
 
-    Transient failures are retried with exponential backoff and jitter, up to
-    ``SMS_PROCESSING_MAX_RETRIES`` times; acks are late, so a worker killed mid-task leaves the
-    message in the broker to be delivered again.
+    The relay enqueues it (``sms/relay.py``). A transient failure puts the message back in the
+    outbox with a backoff; the relay hands it out again when due, up to
+    ``SMS_PROCESSING_MAX_RETRIES`` retries. Acks are late and the claim is a renewed lease, so a
+    worker killed mid-task loses nothing: the sweep hands the message out again.
     """
-    # Imported here: the web process enqueues this task but must not load PyAV and the
-    # Speech SDK (seconds of import time and memory per gunicorn worker).
+    # Imported here: the relay enqueues this task but need not load PyAV and the Speech SDK.
     from sms.services.processing import inbound_message_process
 
-    max_retries = settings.SMS_PROCESSING_MAX_RETRIES
-    retries = int(self.request.retries or 0)
-    result = inbound_message_process(message_id=message_id, is_last_attempt=retries >= max_retries)
-    if result.outcome == "retry":
-        base = settings.SMS_PROCESSING_RETRY_BACKOFF * (2**retries)
-        countdown = base * random.uniform(0.8, 1.2)
-        retry = self.retry(countdown=countdown, max_retries=max_retries, throw=False)
+    return inbound_message_process(message_id=message_id).outcome
+
+
+@shared_task(bind=True, max_retries=3, ignore_result=True)
+def sms_reply_send(self: Any, *, to: str, body: str) -> None:
+    """A reply the webhook could not give in TwiML (a message written from the spool)."""
+    if number_is_opted_out(number=to):
+        metrics.OUTBOUND_SMS.labels("skipped").inc()
+        return
+    try:
+        get_twilio_client().send_sms(to=to, body=body)
+    except TwilioTransientError as exc:
         if self.request.is_eager:
-            # Eager (embedded default, tests): apply() runs a returned Retry at once instead of
-            # propagating it into the caller's on_commit hook.
-            return retry
-        return "retry"
-    return result.outcome
+            logger.warning("reply to %s not sent: Twilio unavailable", mask_phone(to))
+            return
+        raise self.retry(exc=exc, countdown=15 * 2**self.request.retries) from exc
+    except TwilioPermanentError as exc:
+        logger.warning("reply to %s refused by Twilio (%s)", mask_phone(to), exc.code)
 
 
 @shared_task

@@ -16,6 +16,19 @@ def _is_worker_command(argv: list[str]) -> bool:
     )
 
 
+def _is_relay_command(argv: list[str]) -> bool:
+    return os.path.basename(argv[0]) == "manage.py" and argv[1:2] == ["sms_relay"]
+
+
+if _is_relay_command(sys.argv):
+    # The relay's metrics (hand-overs, sweeps, spool) join the host's shared directory too.
+    import atexit
+
+    from performance.multiprocess import metrics_dir_setup, process_dead_mark
+
+    metrics_dir_setup()
+    atexit.register(process_dead_mark, os.getpid())
+
 if _is_worker_command(sys.argv):
     # Before Django (and prometheus_client) load: the worker's metrics go to the host's
     # shared directory, where /metrics and the performance pages sum them with the web's.

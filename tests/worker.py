@@ -67,3 +67,31 @@ class CeleryWorker(ServerProcess):
             time.sleep(0.1)
         self.stop()  # never leave a half-started worker consuming the queue
         raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.output()}")
+
+
+class RelayProcess(ServerProcess):
+    """``manage.py sms_relay`` on the test database and Redis DB: hands stored messages to the
+    broker (with ``CELERY_TASK_ALWAYS_EAGER=true`` it processes them itself), sweeps, drains the
+    spool."""
+
+    log_prefix = "smsgw-relay-"
+
+    def __init__(self, *, env: dict[str, str] | None = None) -> None:
+        super().__init__()
+        defaults = {
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="smsgw-test-relay-metrics-"),
+        }
+        self.env = server_env(**{**defaults, **(env or {})})
+
+    def start(self, timeout: float = 60.0) -> Self:
+        proc = self._spawn([sys.executable, "manage.py", "sms_relay"], self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"relay exited early:\n{self.output()}")
+            if "relay started" in self.output():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"relay not ready in {timeout}s:\n{self.output()}")

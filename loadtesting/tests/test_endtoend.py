@@ -38,6 +38,7 @@ def test_summary_counts_the_runs_messages_by_status_with_latency_percentiles():
         "processed": 4,
         "failed": 1,
         "pending": 2,
+        "unrelayed": 1,  # the received one: nothing handed it to the broker
         "unprocessed": 3,
         "p50_ms": 250.0,
         "p95_ms": 385.0,

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from tests.fakes.speech import FakeSpeech
 from tests.live import Gunicorn, free_port
-from tests.worker import CeleryWorker
+from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -28,10 +28,12 @@ def test_loadtest_against_gunicorn_and_celery_processes_every_accepted_message(t
     }
     web = Gunicorn(workers=2, **env)  # type: ignore[arg-type]  # env holds only str settings
     worker = CeleryWorker(concurrency=2, env=env)
+    relay = RelayProcess(env=env)
     report_path = tmp_path / "report.json"
     try:
         web.start()
         worker.start()
+        relay.start()
         call_command(
             "loadtest",
             url=web.url + "/api/sms/webhook",
@@ -49,6 +51,7 @@ def test_loadtest_against_gunicorn_and_celery_processes_every_accepted_message(t
             max_unprocessed=0,
         )
     finally:
+        relay.stop()
         worker.stop()
         web.stop()
         speech.stop()

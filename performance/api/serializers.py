@@ -145,6 +145,14 @@ class DatabaseStatsSerializer(serializers.Serializer):
     tables = TableStatsSerializer(many=True)
 
 
+class BacklogSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    depth = serializers.IntegerField(allow_null=True, help_text="null: could not be read")
+    oldest_seconds = serializers.FloatField(allow_null=True)
+    degrades = serializers.BooleanField(help_text="while not empty, health says degraded")
+    help = serializers.CharField(allow_blank=True)
+
+
 class StatsSerializer(serializers.Serializer):
     generated_at = serializers.FloatField()
     uptime_seconds = serializers.FloatField(help_text="since the oldest live process started")
@@ -162,6 +170,7 @@ class StatsSerializer(serializers.Serializer):
     errors = ErrorStatsSerializer()  # type: ignore[assignment]
     http_responses = Counts(child=serializers.IntegerField(), help_text="HTTP responses by status")
     queue_depth = serializers.DictField(child=serializers.IntegerField(allow_null=True))
+    backlog = BacklogSerializer(many=True, help_text="work waiting outside the broker queue (outbox, spool)")
     lifetime = LifetimeSerializer()
     caches = CacheStatsSerializer(many=True)
     connections = ConnectionStatsSerializer()
@@ -176,8 +185,11 @@ class HealthCheckSerializer(serializers.Serializer):
 
 
 class HealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "failing"])
+    status = serializers.ChoiceField(choices=["ok", "degraded", "failing"])
     failing = serializers.ListField(child=serializers.CharField())
+    degraded = serializers.ListField(
+        child=serializers.CharField(), help_text="backlogs holding accepted work (spool, outbox)"
+    )
     checks = HealthCheckSerializer(many=True)
 
 

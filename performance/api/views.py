@@ -78,7 +78,8 @@ class PerformanceConnectionsApi(_StaffApi):
 
 
 class PerformanceHealthApi(APIView):
-    """Public: 200 when PostgreSQL, Redis and the broker answer in time, else 503."""
+    """Public: 200 when PostgreSQL, Redis and the broker answer in time, else 503. "degraded"
+    (still 200) while accepted work waits on a dependency, e.g. messages in the intake spool."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -87,14 +88,15 @@ class PerformanceHealthApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer}, summary="Dependency health")
     def get(self, request: Request) -> Response:
-        checks = health_check()
-        failing = [c.name for c in checks if not c.ok]
+        health = health_check()
         data = {
-            "status": "failing" if failing else "ok",
-            "failing": failing,
-            "checks": [c.__dict__ for c in checks],
+            "status": health.status,
+            "failing": health.failing,
+            "degraded": health.degraded,
+            "checks": [c.__dict__ for c in health.checks],
         }
-        code = status.HTTP_503_SERVICE_UNAVAILABLE if failing else status.HTTP_200_OK
+        # Degraded still serves (accepted work is only waiting): the load balancer keeps the node.
+        code = status.HTTP_503_SERVICE_UNAVAILABLE if health.failing else status.HTTP_200_OK
         response = Response(self.OutputSerializer(data).data, status=code)
         response["Cache-Control"] = "no-store"
         return response

@@ -270,6 +270,42 @@ def test_health_503_when_broker_is_down(api: APIClient, settings) -> None:
     assert response.json()["failing"] == ["broker"]
 
 
+def _spool_one() -> None:
+    from sms.intake import InboundSms
+    from sms.spool import SpoolEntry, spool_push
+
+    sms = InboundSms(
+        message_sid="SM" + "5" * 32, account_sid="AC", from_number="+14155550100", to_number="+1", body="x"
+    )
+    assert spool_push(SpoolEntry(sms=sms, received_at=time.time() - 30, is_replied=True))
+
+
+def test_health_is_degraded_but_200_while_the_spool_holds_messages(api: APIClient) -> None:
+    _spool_one()
+    response = api.get(BASE + "health/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["degraded"], body["failing"]) == ("degraded", ["spool"], [])
+
+
+def test_stats_show_the_outbox_and_the_spool_with_their_age(staff_api: APIClient) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    inbound_message_create(status="received", received_at=timezone.now() - timedelta(seconds=90))
+    inbound_message_create(status="received", queued_at=timezone.now())  # handed over: not waiting
+    _spool_one()
+    backlog = {b["name"]: b for b in staff_api.get(BASE + "stats/").json()["backlog"]}
+    assert backlog["outbox"]["depth"] == 1
+    assert 89 <= backlog["outbox"]["oldest_seconds"] < 120
+    assert backlog["outbox"]["degrades"] is True  # older than SMS_RELAY_REQUEUE_SECONDS: no relay runs
+    assert backlog["spool"]["depth"] == 1 and 29 <= backlog["spool"]["oldest_seconds"] < 60
+    assert backlog["spool_dead"]["depth"] == 0
+    assert metrics.sample_total("smsgw_outbox_waiting", {}) == 1
+    assert metrics.sample_total("smsgw_spool_depth", {}) == 1
+
+
 def test_health_cold_cache_is_healthy(api: APIClient) -> None:
     get_redis_connection().flushdb()
     assert api.get(BASE + "health/").status_code == 200

@@ -18,7 +18,7 @@ from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import sign
 from tests.live import Gunicorn, free_port
 from tests.twilio_payloads import load_payload, with_new_sid
-from tests.worker import CeleryWorker
+from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +38,11 @@ def test_worker_processing_is_counted_by_the_web_servers_metrics() -> None:
         "PROMETHEUS_MULTIPROC_DIR": "",  # unset: each process falls back to the host default
     }
     # The worker starts first: gunicorn's start must not remove its files.
-    with CeleryWorker(env=env), Gunicorn(workers=2, **env) as web:  # type: ignore[arg-type]  # only str settings
+    with (
+        CeleryWorker(env=env),
+        RelayProcess(env=env),
+        Gunicorn(workers=2, **env) as web,  # type: ignore[arg-type]  # only str settings
+    ):
         before = _processed(requests.get(web.url + "/metrics", timeout=10).text)
         token_headers = {"Authorization": f"Token {token}"}
         requests.post(web.url + "/api/sms/performance/reset/", headers=token_headers, timeout=10).raise_for_status()

@@ -1,4 +1,4 @@
-"""POST /api/sms/webhook: Twilio's messaging webhook (DESIGN.md §3). Thin: read, verify, parse,
+"""POST /api/sms/webhook: Twilio's messaging webhook (docs/ARCHITECTURE.md). Thin: read, verify, parse,
 call the intake service, answer TwiML with an X-SMS-Outcome header."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from performance import metrics
 from sms.intake import WebhookPayloadError, inbound_sms_parse
 from sms.masking import mask_phone
-from sms.services.intake import inbound_message_receive
+from sms.services.intake import IntakeUnavailable, inbound_message_receive
 from sms.signature import SignatureError, signature_verify
 from sms.twiml import twiml_message
 
@@ -78,12 +78,29 @@ def sms_webhook(request: HttpRequest) -> HttpResponse:
 
     try:
         result = inbound_message_receive(sms=sms)
+    except IntakeUnavailable:
+        # Neither PostgreSQL nor the Redis spool took it, so nothing is acknowledged: a 5xx makes
+        # Twilio use the fallback URL (docs/DEPLOYMENT.md), where a 200 would lose the message.
+        metrics.WEBHOOK_REJECTED.labels("unavailable").inc()
+        response = _plain(503, "unavailable", "temporarily unavailable, retry later", started)
+        response["Retry-After"] = "5"
+        return response
+    except DataError:
+        # The parser lets through only what the columns hold, so this is a value it did not
+        # foresee: bad input, answered 400 like the rest, never reported as an outage.
+        metrics.WEBHOOK_REJECTED.labels("refused_data").inc()
+        logger.warning(
+            "webhook: message %s from %s refused by the database (bad data)",
+            sms.message_sid,
+            mask_phone(sms.from_number),
+            exc_info=True,
+        )
+        return _plain(400, "invalid", "message refused: a value cannot be stored", started)
     except DatabaseError:
-        # Nothing was acknowledged: a 5xx makes Twilio use the fallback URL / connection-override
-        # retries, so the message is not lost the way a 200 without a stored row would lose it.
-        metrics.WEBHOOK_REJECTED.labels("database_unavailable").inc()
+        # Not an outage (those are spooled) nor bad data: a database-side fault. Nothing was stored.
+        metrics.WEBHOOK_REJECTED.labels("database_error").inc()
         logger.exception(
-            "webhook: database unavailable; message %s from %s not stored", sms.message_sid, mask_phone(sms.from_number)
+            "webhook: message %s from %s refused by the database", sms.message_sid, mask_phone(sms.from_number)
         )
         response = _plain(503, "unavailable", "temporarily unavailable, retry later", started)
         response["Retry-After"] = "5"

@@ -1,9 +1,15 @@
-"""Webhook intake (DESIGN.md §3): decide what an authenticated, parsed Twilio message means,
-store it once and enqueue its processing.
+"""Webhook intake (docs/ARCHITECTURE.md): decide what an authenticated, parsed Twilio message
+means and store it once. The stored row is the outbox: nothing is published to the broker here;
+the relay (``sms/relay.py``) hands stored messages to Celery.
 
 For a cached, verified sender this costs one Redis MGET (sender + over-limit state), one
-rate-limit script call, one write transaction (INSERT … ON CONFLICT DO NOTHING, plus media
-rows) and the broker publish after commit — and no database read.
+rate-limit script call and one INSERT in autocommit (plus media rows in the same transaction)
+— no database read and no broker publish.
+
+When PostgreSQL does not answer, the parsed message goes to the Redis spool (``sms/spool.py``)
+and the sender is answered as usual: what the cached sender state can decide is decided now,
+the rest when the relay drains the spool (its replies then go out by SMS). Only when Redis
+cannot take the message either does the webhook answer 503 (``IntakeUnavailable``).
 """
 
 from __future__ import annotations
@@ -12,16 +18,20 @@ import enum
 import logging
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from performance import metrics
 from sms.caches import phone_caches_invalidate, rate_limit_status_cache
+from sms.exceptions import SmsError
 from sms.intake import InboundSms
 from sms.keywords import Keyword, keyword_match
 from sms.masking import mask_phone
@@ -29,6 +39,20 @@ from sms.models import MediaAttachment, MessageStatus
 from sms.ratelimit import rate_limit_hit
 from sms.selectors import SenderState, sender_state_get
 from sms.services.opt_out import phone_number_opt_out_set
+from sms.spool import SpoolEntry, spool_push
+
+T = TypeVar("T")
+
+# A connection that failed or could not be made: an outage, not bad data (DataError) or a bug.
+OUTAGE_ERRORS = (OperationalError, InterfaceError)
+
+
+class IntakeUnavailable(SmsError):
+    """Neither PostgreSQL nor the Redis spool can take the message: nothing was acknowledged."""
+
+    status_code = 503
+    code = "unavailable"
+
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +66,8 @@ class Outcome(enum.StrEnum):
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     HELP = "help"
+    # Acknowledged and kept in the Redis spool while PostgreSQL is unreachable.
+    SPOOLED = "spooled"
 
 
 @dataclass(frozen=True)
@@ -51,16 +77,86 @@ class IntakeResult:
     message_id: int | None = None
 
 
-def inbound_message_receive(*, sms: InboundSms, _retry: bool = True) -> IntakeResult:
-    """Act on one inbound message: keyword, sender check, rate limit, then store and enqueue."""
-    state = sender_state_get(number=sms.from_number)
+class _DatabaseDown(Exception):
+    """Internal: a database step of the decision failed with an outage."""
+
+    def __init__(self, reply: str | None, *, is_replied: bool) -> None:
+        super().__init__("database unavailable")
+        self.reply = reply
+        self.is_replied = is_replied
+
+
+def _or_spool(step: Callable[[], T], *, reply: str | None = None, is_replied: bool = True) -> T:
+    """Run a database step; on an outage, stop the decision here so the message is spooled."""
+    try:
+        return step()
+    except OUTAGE_ERRORS as exc:
+        raise _DatabaseDown(reply, is_replied=is_replied) from exc
+
+
+def inbound_message_receive(*, sms: InboundSms) -> IntakeResult:
+    """Act on one webhook delivery: keyword, sender check, rate limit, then store it.
+
+    Spools the message when PostgreSQL is unreachable; raises ``IntakeUnavailable`` when the
+    spool cannot take it either.
+    """
+    received_at = timezone.now()
+    try:
+        return _receive(sms, received_at=received_at)
+    except _DatabaseDown as down:
+        entry = SpoolEntry(sms=sms, received_at=received_at.timestamp(), is_replied=down.is_replied)
+        if not spool_push(entry):
+            logger.error(
+                "webhook: neither database nor spool available; message %s from %s not taken",
+                sms.message_sid,
+                mask_phone(sms.from_number),
+            )
+            raise IntakeUnavailable("temporarily unavailable, retry later") from down
+        logger.warning(
+            "webhook: database unavailable; message %s from %s spooled", sms.message_sid, mask_phone(sms.from_number)
+        )
+        return IntakeResult(Outcome.SPOOLED, down.reply)
+
+
+def inbound_message_drain(*, entry: SpoolEntry) -> IntakeResult:
+    """Write a spooled message (the relay, once the database answers): the same decision as the
+    webhook, made now with the database; a reply the webhook could not give goes out by SMS.
+
+    Deduplicated by MessageSid like every delivery. Raises the outage error when the database
+    is still unreachable, so the entry stays in the spool.
+    """
+    received_at = datetime.fromtimestamp(entry.received_at, tz=timezone.get_current_timezone())
+    try:
+        result = _receive(entry.sms, received_at=received_at)
+    except _DatabaseDown as down:
+        assert down.__cause__ is not None
+        raise down.__cause__
+    if result.reply and not entry.is_replied:
+        from sms.tasks import sms_reply_send
+
+        try:
+            sms_reply_send.delay(to=entry.sms.from_number, body=result.reply)
+        except Exception:
+            # The message itself is written; only the courtesy reply is lost with the broker.
+            logger.warning("spool drain: reply to %s not sent (broker unavailable)", mask_phone(entry.sms.from_number))
+    metrics.SPOOL_DRAINED.labels(result.outcome.value).inc()
+    return result
+
+
+def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> IntakeResult:
+    # A cache miss falls back to the database; with that down nothing is decided yet.
+    state = _or_spool(lambda: sender_state_get(number=sms.from_number), is_replied=False)
 
     keyword = keyword_match(sms.body)
     if keyword is Keyword.OPT_OUT:
-        phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=sms.body.strip().upper())
+        _or_spool(
+            lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=sms.body.strip().upper())
+        )
         return IntakeResult(Outcome.OPTED_OUT)
     if keyword is Keyword.OPT_IN:
-        phone_number_opt_out_set(number=sms.from_number, opted_out=False)
+        _or_spool(
+            lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=False), reply=settings.SMS_OPT_IN_REPLY
+        )
         return IntakeResult(Outcome.OPTED_IN, settings.SMS_OPT_IN_REPLY)
     if keyword is Keyword.HELP:
         return IntakeResult(Outcome.HELP, None if state.is_opted_out else settings.SMS_HELP_REPLY)
@@ -86,8 +182,12 @@ def inbound_message_receive(*, sms: InboundSms, _retry: bool = True) -> IntakeRe
         reply = rate_limit_reply(limit.retry_after) if limit.should_notify and not state.is_opted_out else None
         return IntakeResult(Outcome.RATE_LIMITED, reply)
 
+    ack = None if state.is_opted_out else settings.SMS_ACK_REPLY
+    user_id = state.user_id
     try:
-        message_id = inbound_message_store(sms=sms, user_id=state.user_id)
+        message_id = _or_spool(
+            lambda: inbound_message_store(sms=sms, user_id=user_id, received_at=received_at), reply=ack
+        )
     except IntegrityError:
         if not _retry:
             raise
@@ -95,8 +195,7 @@ def inbound_message_receive(*, sms: InboundSms, _retry: bool = True) -> IntakeRe
         # and nobody invalidated the cache. Forget it and decide again from the database.
         logger.warning("stale phone_lookup entry for %s; retrying from the database", mask_phone(sms.from_number))
         phone_caches_invalidate(number=sms.from_number)
-        return inbound_message_receive(sms=sms, _retry=False)
-    ack = None if state.is_opted_out else settings.SMS_ACK_REPLY
+        return _receive(sms, received_at=received_at, _retry=False)
     if message_id is None:
         return IntakeResult(Outcome.DUPLICATE, ack)
     return IntakeResult(Outcome.ACCEPTED, ack, message_id)
@@ -137,13 +236,13 @@ _INSERT_SQL = (
 )
 
 
-def inbound_message_store(*, sms: InboundSms, user_id: int | None) -> int | None:
-    """Store the message and its media in one transaction and enqueue processing on commit.
+def inbound_message_store(*, sms: InboundSms, user_id: int | None, received_at: datetime | None = None) -> int | None:
+    """Store the message and its media in one transaction: the row is the outbox the relay reads.
 
     Returns the new id, or None when the MessageSid was already stored: the unique index
     decides, so concurrent deliveries on different workers store and process it once.
     """
-    received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    received = connection.ops.adapt_datetimefield_value(received_at or timezone.now())
     # A plain SMS is one INSERT: in autocommit it is its own transaction, which saves the
     # BEGIN and COMMIT round trips of an explicit one. Media rows need the explicit transaction.
     # Inside a caller's transaction a savepoint keeps a refused INSERT from breaking it.
@@ -159,7 +258,7 @@ def inbound_message_store(*, sms: InboundSms, user_id: int | None) -> int | None
                     sms.body,
                     sms.num_media,
                     MessageStatus.RECEIVED.value,
-                    received_at,
+                    received,
                 ],
             )
             row = cursor.fetchone()
@@ -171,15 +270,4 @@ def inbound_message_store(*, sms: InboundSms, user_id: int | None) -> int | None
                 MediaAttachment(message_id=message_id, index=m.index, url=m.url, declared_content_type=m.content_type)
                 for m in sms.media
             )
-        transaction.on_commit(lambda: _enqueue(message_id))
     return message_id
-
-
-def _enqueue(message_id: int) -> None:
-    from sms.tasks import process_inbound_message
-
-    try:
-        process_inbound_message.delay(message_id)
-    except Exception:
-        # The row is committed as `received`; the processing sweep picks it up later.
-        logger.exception("could not enqueue inbound message %s", message_id)

@@ -1,4 +1,4 @@
-"""The processing path (DESIGN.md §4): one accepted message to pending enrichment items.
+"""The processing path (docs/ARCHITECTURE.md): one accepted message to pending enrichment items.
 
 ``inbound_message_process`` claims the message (``received → processing``), downloads every
 attachment to a temp file (one byte budget for the whole message), transcribes voice notes,
@@ -7,16 +7,19 @@ with one ``bulk_create`` in the same transaction that marks the message ``proces
 transaction re-checks the status under a row lock, so a redelivered or concurrent run never
 duplicates items. After commit it texts the sender and deletes the media from Twilio.
 
-Errors carry a ``code`` and ``is_transient``: transient ones put the message back to
-``received`` and ask the task to retry; permanent ones (and transient ones on the last attempt)
+Errors carry a ``code`` and ``is_transient``: transient ones put the message back in the
+outbox (``received``, held until ``retry_at`` by exponential backoff) for the relay to hand out
+again; permanent ones (and transient ones on the last attempt)
 mark it ``failed`` and text a friendly reason. Temp files are removed in every outcome.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,6 +42,7 @@ from sms.extraction import (
     TranscriptContent,
     get_extractor,
 )
+from sms.leases import lease_hold
 from sms.masking import mask_phone
 from sms.media_types import AUDIO_TYPES, AV_CONTAINERS, EXTENSIONS, IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
@@ -85,39 +89,49 @@ class _Work:
     kinds: set[str] = field(default_factory=set)
 
 
-def inbound_message_process(*, message_id: int, is_last_attempt: bool) -> ProcessingResult:
-    """Process one message. Never raises for expected failures; the result says what happened."""
+def inbound_message_process(*, message_id: int) -> ProcessingResult:
+    """Process one message. Never raises for expected failures; the result says what happened.
+
+    The claim is a lease (``SMS_PROCESSING_LEASE_SECONDS``) renewed by this process while the
+    work runs (``sms/leases.py``); the attempt number is the claim's token, so a run whose lease
+    was taken over by another saves nothing.
+    """
     message = _claim(message_id)
     if isinstance(message, ProcessingResult):
         return message
+    is_last_attempt = message.attempts > settings.SMS_PROCESSING_MAX_RETRIES
     attachments = list(message.media.order_by("index")) if message.num_media else []
     work = _Work(message=message, attachments=attachments)
-    try:
-        content = _gather(work)
-        items = get_extractor().extract(content)
-        if not items and work.kinds & {"audio"} and not content.transcripts:
-            raise ProcessingError("no speech recognised", code="could_not_transcribe")
-        if not items and "unsupported" in work.kinds:
-            raise ProcessingError("no attachment of a supported type", code="unsupported_type")
-        return _store(work, items, content)
-    except (MediaError, AudioError, SpeechError, ExtractionUnavailableError, ProcessingError) as exc:
-        # Error texts name statuses, hosts and types, never message content.
-        logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
-        _delete_stored(work.stored_names)
-        return _fail_or_retry(work, code=exc.code, is_transient=exc.is_transient, is_last_attempt=is_last_attempt)
-    except Exception:
-        _delete_stored(work.stored_names)
-        logger.exception("processing message %s crashed", message_id)
-        return _fail_or_retry(work, code="internal_error", is_transient=True, is_last_attempt=is_last_attempt)
-    finally:
-        for path in work.temp_files:
-            path.unlink(missing_ok=True)
+    with lease_hold(message_id=message.pk, attempt=message.attempts):
+        try:
+            content = _gather(work)
+            items = get_extractor().extract(content)
+            if not items and work.kinds & {"audio"} and not content.transcripts:
+                raise ProcessingError("no speech recognised", code="could_not_transcribe")
+            if not items and "unsupported" in work.kinds:
+                raise ProcessingError("no attachment of a supported type", code="unsupported_type")
+            return _store(work, items, content)
+        except (MediaError, AudioError, SpeechError, ExtractionUnavailableError, ProcessingError) as exc:
+            # Error texts name statuses, hosts and types, never message content.
+            logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
+            _delete_stored(work.stored_names)
+            return _fail_or_retry(work, code=exc.code, is_transient=exc.is_transient, is_last_attempt=is_last_attempt)
+        except Exception:
+            _delete_stored(work.stored_names)
+            logger.exception("processing message %s crashed", message_id)
+            return _fail_or_retry(work, code="internal_error", is_transient=True, is_last_attempt=is_last_attempt)
+        finally:
+            for path in work.temp_files:
+                path.unlink(missing_ok=True)
 
 
+# A message is claimable when it waits in the outbox, or when its last claim's lease ran out
+# (the worker died); a live claim is never taken twice.
 _CLAIM_SQL = """
     UPDATE sms_inboundmessage
-       SET status = %s, attempts = attempts + 1, processing_started_at = %s
-     WHERE id = %s AND status IN (%s, %s) AND user_id IS NOT NULL AND attempts < %s
+       SET status = %s, attempts = attempts + 1, processing_started_at = %s, lease_expires_at = %s, retry_at = NULL
+     WHERE id = %s AND user_id IS NOT NULL AND attempts < %s
+       AND (status = %s OR (status = %s AND lease_expires_at < %s))
  RETURNING *
 """
 
@@ -125,13 +139,16 @@ _CLAIM_SQL = """
 def _claim(message_id: int) -> InboundMessage | ProcessingResult:
     # One statement (autocommit) on the hot path: claim and load the row together.
     limit = settings.SMS_PROCESSING_MAX_RETRIES + 1 + EXTRA_DELIVERIES
+    now = timezone.now()
     params = [
         MessageStatus.PROCESSING.value,
-        timezone.now(),
+        now,
+        now + timedelta(seconds=settings.SMS_PROCESSING_LEASE_SECONDS),
         message_id,
+        limit,
         MessageStatus.RECEIVED.value,
         MessageStatus.PROCESSING.value,
-        limit,
+        now,
     ]
     claimed = list(InboundMessage.objects.raw(_CLAIM_SQL, params))
     if claimed:
@@ -143,6 +160,10 @@ def _claim(message_id: int) -> InboundMessage | ProcessingResult:
             return ProcessingResult("missing")
         if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
             logger.info("message %s already %s: skipped", message_id, message.status)
+            return ProcessingResult("skipped")
+        if message.status == MessageStatus.PROCESSING and message.user_id is not None and message.attempts < limit:
+            # Another worker holds a live lease (a redelivered or duplicated task): leave it.
+            logger.info("message %s is being processed elsewhere: skipped", message_id)
             return ProcessingResult("skipped")
         code = "no_user" if message.user_id is None else "too_many_attempts"
         _mark_failed(message, code)
@@ -269,8 +290,8 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
             # The conditional UPDATE takes the row lock first: a concurrent or redelivered run
             # of the same message waits here, then finds it processed and saves nothing.
             updated = InboundMessage.objects.filter(
-                pk=message.pk, status__in=[MessageStatus.RECEIVED, MessageStatus.PROCESSING]
-            ).update(status=MessageStatus.PROCESSED, processed_at=now, error_code="")
+                pk=message.pk, status=MessageStatus.PROCESSING, attempts=message.attempts
+            ).update(status=MessageStatus.PROCESSED, processed_at=now, error_code="", lease_expires_at=None)
             if not updated:
                 if not InboundMessage.objects.filter(pk=message.pk).exists():
                     raise InboundMessage.DoesNotExist
@@ -332,13 +353,21 @@ def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attemp
         if locked is None:
             logger.info("message %s was deleted while processing", message.pk)
             return ProcessingResult("missing")
-        if locked.status == MessageStatus.PROCESSED:
+        if locked.status != MessageStatus.PROCESSING or locked.attempts != message.attempts:
+            # Processed, or our lease was taken over by another run: that run decides.
             return ProcessingResult("skipped")
         if is_transient and not is_last_attempt:
-            logger.warning("message %s attempt %s failed (%s): will retry", message.pk, locked.attempts, code)
+            backoff = settings.SMS_PROCESSING_RETRY_BACKOFF * (2 ** (locked.attempts - 1)) * random.uniform(0.8, 1.2)
+            logger.warning(
+                "message %s attempt %s failed (%s): retry in %.0f s", message.pk, locked.attempts, code, backoff
+            )
+            # Back into the outbox, held until due: the relay hands it to a worker again.
             locked.status = MessageStatus.RECEIVED
             locked.error_code = code
-            locked.save(update_fields=["status", "error_code"])
+            locked.retry_at = timezone.now() + timedelta(seconds=backoff)
+            locked.queued_at = None
+            locked.lease_expires_at = None
+            locked.save(update_fields=["status", "error_code", "retry_at", "queued_at", "lease_expires_at"])
             return ProcessingResult("retry", code)
         logger.warning("message %s failed (%s) after %s attempt(s)", message.pk, code, locked.attempts)
         _mark_failed(locked, code)
@@ -355,7 +384,8 @@ def _mark_failed(message: InboundMessage, code: str) -> None:
     message.status = MessageStatus.FAILED
     message.error_code = code
     message.processed_at = timezone.now()
-    message.save(update_fields=["status", "error_code", "processed_at"])
+    message.lease_expires_at = None
+    message.save(update_fields=["status", "error_code", "processed_at", "lease_expires_at"])
 
 
 def _reply(message: InboundMessage, text: str) -> None:

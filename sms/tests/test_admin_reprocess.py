@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from sms.models import MessageStatus
+from sms.relay import outbox_dispatch
 from sms.tests.factories import inbound_message_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,8 +38,10 @@ def test_reprocess_resets_failed_messages_and_enqueues_them(caplog) -> None:
     assert b"1 failed message(s) queued for processing" in response.content
     assert b"1 selected message(s) were not failed" in response.content
     failed.refresh_from_db()
+    assert (failed.status, failed.queued_at) == (MessageStatus.RECEIVED, None)  # back in the outbox
+    assert outbox_dispatch() == (1, 0)  # the relay hands it out (eager tasks in tests run it)
+    failed.refresh_from_db()
     done.refresh_from_db()
-    # Reset to received, then processed again by the (eager, in tests) task enqueued on commit.
     assert (failed.status, failed.error_code) == (MessageStatus.PROCESSED, "")
     assert sorted(failed.items.values_list("kind", flat=True)) == ["note", "tag"]
     assert done.status == MessageStatus.PROCESSED

@@ -356,6 +356,20 @@ SMS_UNVERIFIED_REPLY = env_str(
 SMS_INSTRUCTIONS_INTERVAL = env_int("SMS_INSTRUCTIONS_INTERVAL", 24 * 3600)
 
 # =============================================================================
+# Outbox relay and intake spool (sms/relay.py, sms/spool.py; manage.py sms_relay)
+# =============================================================================
+# Messages handed to the broker per transaction.
+SMS_RELAY_BATCH_SIZE = env_int("SMS_RELAY_BATCH_SIZE", 100)
+# Longest wait between passes; new messages wake the relay at once (LISTEN/NOTIFY on PostgreSQL).
+SMS_RELAY_POLL_SECONDS = env_float("SMS_RELAY_POLL_SECONDS", 1.0)
+# How often the sweep looks for expired leases and messages lost after the hand-over.
+SMS_RELAY_SWEEP_SECONDS = env_float("SMS_RELAY_SWEEP_SECONDS", 10.0)
+# A message handed to the broker this long ago and never claimed is handed out again.
+SMS_RELAY_REQUEUE_SECONDS = env_int("SMS_RELAY_REQUEUE_SECONDS", 60)
+# A spooled entry a relay took but did not write within this many seconds goes back to the spool.
+SMS_SPOOL_INFLIGHT_SECONDS = env_int("SMS_SPOOL_INFLIGHT_SECONDS", 60)
+
+# =============================================================================
 # Speech-to-Text
 # =============================================================================
 SPEECH_API_ENDPOINT = env_str("SPEECH_API_ENDPOINT")
@@ -387,6 +401,9 @@ SMS_MEDIA_TEMP_MAX_AGE_SECONDS = env_int("SMS_MEDIA_TEMP_MAX_AGE_SECONDS", 3600)
 SMS_DELETE_TWILIO_MEDIA = env_bool("SMS_DELETE_TWILIO_MEDIA", True)
 # Retries of transient failures: up to this many, after BACKOFF * 2**n seconds (+ jitter).
 SMS_PROCESSING_MAX_RETRIES = env_int("SMS_PROCESSING_MAX_RETRIES", 3)
+# A claim is a lease of this many seconds, renewed while the worker lives; the relay's sweep
+# hands out again a message whose lease ran out (a dead worker): within lease + sweep seconds.
+SMS_PROCESSING_LEASE_SECONDS = env_int("SMS_PROCESSING_LEASE_SECONDS", 60)
 SMS_PROCESSING_RETRY_BACKOFF = env_float("SMS_PROCESSING_RETRY_BACKOFF", 10.0)
 SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS", "sms.extraction.DefaultExtractor")
 # Replies: the confirmation can be turned off; {count}, {items} and {source} are filled in.
