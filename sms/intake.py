@@ -14,6 +14,11 @@ from sms.exceptions import SmsError
 
 MAX_MEDIA = 10
 _MEDIA_PARAM = re.compile(r"^Media(?:Url|ContentType)(\d+)$")
+# The longest value each stored field takes (sms/models.py). Twilio's own values are far shorter
+# (a MessageSid is 34 characters, an E.164 number at most 16), so a longer one is not Twilio's.
+MAX_LENGTHS = {"MessageSid": 64, "AccountSid": 64, "From": 32, "To": 32}
+MAX_MEDIA_URL = 1024
+MAX_CONTENT_TYPE = 128
 
 
 class WebhookPayloadError(SmsError):
@@ -45,11 +50,30 @@ class InboundSms:
         return len(self.media)
 
 
+def _checked(name: str, value: str, max_length: int, code: str) -> str:
+    """An identifier as stored: at most ``max_length`` characters and no NUL, which PostgreSQL
+    cannot store in text. Either is a malformed delivery (400), never a database failure."""
+    if len(value) > max_length:
+        raise WebhookPayloadError(f"{name} longer than {max_length} characters", code=code)
+    if "\x00" in value:
+        raise WebhookPayloadError(f"{name} contains a NUL character", code=code)
+    return value
+
+
 def _required(params: Mapping[str, str], name: str) -> str:
     value = (params.get(name) or "").strip()
     if not value:
         raise WebhookPayloadError(f"missing {name}", code=f"missing_{name.lower()}")
-    return value
+    return _checked(name, value, MAX_LENGTHS[name], f"bad_{name.lower()}")
+
+
+def _count(params: Mapping[str, str], name: str, default: str) -> int | None:
+    """A non-negative ASCII integer, or None. ``str.isdigit`` alone accepts digits such as "²"
+    that ``int`` refuses."""
+    raw = (params.get(name) or default).strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+        return None
+    return int(raw)
 
 
 def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
@@ -58,10 +82,9 @@ def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
     from_number = _required(params, "From")
     to_number = _required(params, "To")
 
-    raw_num_media = (params.get("NumMedia") or "0").strip()
-    if not raw_num_media.isdigit():
+    num_media = _count(params, "NumMedia", "0")
+    if num_media is None:
         raise WebhookPayloadError("NumMedia is not a number", code="bad_num_media")
-    num_media = int(raw_num_media)
     if num_media > MAX_MEDIA:
         raise WebhookPayloadError(f"NumMedia above {MAX_MEDIA}", code="bad_num_media")
 
@@ -77,15 +100,20 @@ def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
             raise WebhookPayloadError(f"MediaUrl{index}/MediaContentType{index} missing", code="media_mismatch")
         if not url.startswith(("https://", "http://")):
             raise WebhookPayloadError(f"MediaUrl{index} is not an http(s) URL", code="media_mismatch")
+        _checked(f"MediaUrl{index}", url, MAX_MEDIA_URL, "bad_media")
+        _checked(f"MediaContentType{index}", content_type, MAX_CONTENT_TYPE, "bad_media")
         media.append(InboundMedia(index=index, url=url, content_type=content_type.lower()))
 
-    raw_segments = (params.get("NumSegments") or "1").strip()
+    account_sid = _checked(
+        "AccountSid", (params.get("AccountSid") or "").strip(), MAX_LENGTHS["AccountSid"], "bad_accountsid"
+    )
     return InboundSms(
         message_sid=message_sid,
-        account_sid=(params.get("AccountSid") or "").strip(),
+        account_sid=account_sid,
         from_number=from_number,
         to_number=to_number,
-        body=params.get("Body") or "",
+        # The text is the user's: a NUL (which PostgreSQL cannot store) is dropped, the rest kept.
+        body=(params.get("Body") or "").replace("\x00", ""),
         media=tuple(media),
-        num_segments=int(raw_segments) if raw_segments.isdigit() else 1,
+        num_segments=_count(params, "NumSegments", "1") or 1,
     )

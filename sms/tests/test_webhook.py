@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from performance import metrics
 from sms.models import InboundMessage, MediaAttachment, OptOut
+from sms.relay import outbox_dispatch
 from sms.selectors import number_is_opted_out, phone_lookup_get
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import TEST_URL, post_webhook, reply_text, sign
@@ -51,9 +52,11 @@ def test_verified_sender_sms_is_stored_and_acknowledged(verified, settings, djan
     assert message.user_id == verified.user_id
     assert message.body == params["Body"]
     assert (message.from_number, message.to_number, message.outcome) == (SENDER, "+15005550006", "accepted")
-    assert len(callbacks) == 1  # processing enqueued on commit
+    assert callbacks == []  # nothing is published on the request: the row is the outbox
+    assert (message.status, message.queued_at) == ("received", None)
+    assert outbox_dispatch() == (1, 0)  # the relay hands it over (eager tasks here run it)
     message.refresh_from_db()
-    assert message.status == "processed"  # eager tasks (test settings) ran it on commit
+    assert message.status == "processed"
 
 
 def test_mms_media_rows_are_stored_with_the_message(verified):
@@ -234,6 +237,28 @@ def test_sha1_signature_under_sha256_header_is_403(verified):
         ({"NumMedia": "11"}, "NumMedia above 10"),
         ({"NumMedia": "1"}, "MediaUrl0/MediaContentType0 missing"),
         ({"MediaUrl0": "https://api.twilio.com/x", "MediaContentType0": "image/jpeg"}, "MediaUrl0 beyond NumMedia=0"),
+        # Unicode digits pass str.isdigit() but not int(); they are not a count.
+        ({"NumMedia": "\u00b2"}, "NumMedia is not a number"),
+        ({"NumMedia": "\u0663"}, "NumMedia is not a number"),
+        # PostgreSQL stores no NUL in text, and no longer value than the column takes.
+        ({"MessageSid": "SM\x00abc"}, "MessageSid contains a NUL character"),
+        ({"From": "+1415\x00"}, "From contains a NUL character"),
+        ({"To": "+1415\x00"}, "To contains a NUL character"),
+        ({"MessageSid": "SM" + "a" * 63}, "MessageSid longer than 64 characters"),
+        ({"To": "+1" + "5" * 31}, "To longer than 32 characters"),
+        ({"From": "+1" + "5" * 31}, "From longer than 32 characters"),
+        (
+            {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/" + "x" * 1010, "MediaContentType0": "image/jpeg"},
+            "MediaUrl0 longer than 1024 characters",
+        ),
+        (
+            {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/x", "MediaContentType0": "image/" + "x" * 123},
+            "MediaContentType0 longer than 128 characters",
+        ),
+        (
+            {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/x", "MediaContentType0": "image/jp\x00eg"},
+            "MediaContentType0 contains a NUL character",
+        ),
     ],
 )
 def test_malformed_payload_is_400_with_reason_and_nothing_stored(verified, change, reason):
@@ -243,6 +268,36 @@ def test_malformed_payload_is_400_with_reason_and_nothing_stored(verified, chang
     assert response.status_code == 400
     assert reason in response.content.decode()
     assert InboundMessage.objects.count() == before
+
+
+@pytest.mark.parametrize("field", ["NumSegments"])
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "-3", "9" * 40])
+def test_odd_segment_count_is_cleaned_to_one(verified, field, value):
+    response = post_webhook(Client(), sms(**{field: value}))
+    assert response.status_code == 200
+    assert response["X-SMS-Outcome"] == "accepted"
+
+
+def test_nul_in_the_body_is_dropped_and_the_rest_stored(verified):
+    params = sms(Body="lunch\x00 with Sam")
+    response = post_webhook(Client(), params)
+    assert response.status_code == 200
+    assert InboundMessage.objects.get(message_sid=params["MessageSid"]).body == "lunch with Sam"
+
+
+def test_data_the_database_refuses_is_400_not_an_outage(verified, monkeypatch, caplog):
+    from django.db import DataError
+
+    from sms.services import intake
+
+    def refuse(**kwargs: Any) -> None:
+        raise DataError("value too long for type character varying(32)")
+
+    monkeypatch.setattr(intake, "inbound_message_store", refuse)
+    response = post_webhook(Client(), sms())
+    assert response.status_code == 400
+    assert "cannot be stored" in response.content.decode()
+    assert SENDER not in caplog.text and "refused by the database" in caplog.text
 
 
 def test_missing_message_sid_param_is_400():
@@ -275,15 +330,15 @@ def test_oversized_body_is_refused_before_parsing(verified, settings):
 # --- dedup -----------------------------------------------------------------------------------
 
 
-def test_same_message_sid_twice_is_stored_and_enqueued_once(verified, django_capture_on_commit_callbacks):
+def test_same_message_sid_twice_is_stored_and_enqueued_once(verified):
     params = sms()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        first = post_webhook(Client(), params)
-        second = post_webhook(Client(), params)
+    first = post_webhook(Client(), params)
+    second = post_webhook(Client(), params)
     assert (first.status_code, second.status_code) == (200, 200)
     assert (first["X-SMS-Outcome"], second["X-SMS-Outcome"]) == ("accepted", "duplicate")
     assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).count() == 1
-    assert len(callbacks) == 1
+    assert outbox_dispatch() == (1, 0)
+    assert outbox_dispatch() == (0, 0)
 
 
 def test_duplicate_does_not_count_against_the_rate_limit(verified, settings):
