@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from performance.pools import PoolStats, register_pool
 from sms.masking import mask_phone
 
 logger = logging.getLogger(__name__)
+console_logger = logging.getLogger("sms.console")
 
 TWILIO_API_HOST = "https://api.twilio.com"
 CONNECT_TIMEOUT = 3.05
@@ -161,6 +163,20 @@ class TwilioClient:
         return adapter_pool_stats(self.http.adapter)
 
 
+class ConsoleSmsClient(TwilioClient):
+    """``SMS_BACKEND=console`` (the embedded default, where no Twilio account is set): every SMS
+    is written to the log instead of sent, so the whole flow runs on one machine."""
+
+    def send_sms(self, *, to: str, body: str) -> SentSms:
+        metrics.OUTBOUND_SMS.labels("sent").inc()
+        sid = "SMconsole" + uuid.uuid4().hex[:25]
+        console_logger.info("SMS to %s (console, not sent): %s", mask_phone(to), body)
+        return SentSms(sid=sid, status="sent", to=to)
+
+    def delete_media(self, *, message_sid: str, media_sid: str) -> None:
+        return None
+
+
 def _map_rest_error(exc: TwilioRestException) -> TwilioError:
     message = f"Twilio {exc.status} (code {exc.code}): {exc.msg}"
     if exc.status in RETRY_STATUSES:
@@ -210,10 +226,12 @@ def get_twilio_client() -> TwilioClient:
         settings.TWILIO_HTTP_TIMEOUT,
         settings.TWILIO_HTTP_POOL_SIZE,
         getattr(settings, "TWILIO_HTTP_RETRY_BACKOFF", 0.5),
+        settings.SMS_BACKEND,
     )
     with _lock:
         if _client is None or _client_key != key:
-            _client = TwilioClient(
+            cls = ConsoleSmsClient if key[7] == "console" else TwilioClient
+            _client = cls(
                 account_sid=key[0],
                 auth_token=key[1],
                 from_number=key[2],

@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE = {
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "dev-auth-token")
 TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER", "+15005550006")
+# "twilio" sends through the REST API; "console" writes each SMS to the log instead (the
+# default when no TWILIO_AUTH_TOKEN is set, as on the embedded default).
+SMS_BACKEND = env_str("SMS_BACKEND", "twilio" if env_str("TWILIO_AUTH_TOKEN") else "console")
+if SMS_BACKEND not in ("twilio", "console"):
+    raise ImproperlyConfigured(f"SMS_BACKEND must be 'twilio' or 'console', not {SMS_BACKEND!r}")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 TWILIO_HTTP_POOL_SIZE = env_int("TWILIO_HTTP_POOL_SIZE", 10)
