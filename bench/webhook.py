@@ -114,7 +114,7 @@ from sms.models import InboundMessage, OptOut, PhoneNumber
 from sms.selectors import phone_lookup_get
 
 redis = get_redis_connection("default")
-for pattern in ("smsgw:*", "*nc:*", "*sms:instructions:*", "_kombu*", "sms", "unacked*"):
+for pattern in ("smsgw:*", "*nc:*", "_kombu*", "sms", "unacked*"):
     keys = list(redis.scan_iter(match=pattern, count=1000))
     for i in range(0, len(keys), 1000):
         redis.delete(*keys[i:i + 1000])

@@ -62,6 +62,19 @@ class NamedCache:
         metrics.CACHE_SETS.labels(self.name).inc()
         return True
 
+    def add(self, key: str, value: Any) -> bool | None:
+        """Store ``value`` only if ``key`` is absent (atomic). True when stored, False when it was
+        there already, None when the backend did not answer (counted)."""
+        try:
+            stored = bool(self.backend.add(self.make_key(key), value, self.ttl))
+        except Exception:
+            metrics.CACHE_ERRORS.labels(self.name).inc()
+            logger.warning("cache %s unavailable on add", self.name, exc_info=True)
+            return None
+        if stored:
+            metrics.CACHE_SETS.labels(self.name).inc()
+        return stored
+
     def delete(self, *keys: str) -> bool:
         try:
             self.backend.delete_many([self.make_key(k) for k in keys])

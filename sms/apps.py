@@ -19,7 +19,12 @@ class SmsConfig(AppConfig):
         register_backlog("outbox", relay.outbox_backlogs)
         register_backlog("spool", relay.spool_backlogs)
         register_cache_catalog(
-            lambda: [caches.phone_lookup_cache(), caches.verification_status_cache(), caches.rate_limit_status_cache()]
+            lambda: [
+                caches.phone_lookup_cache(),
+                caches.verification_status_cache(),
+                caches.rate_limit_status_cache(),
+                caches.instructions_sent_cache(),
+            ]
         )
         # However a user is deleted, their files and Redis keys go too (sms.services.accounts).
         pre_delete.connect(_user_pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="sms_user_purge")

@@ -1,4 +1,4 @@
-"""The SMS app's named caches (DESIGN.md §6) and their invalidation.
+"""The SMS app's named caches (docs/ARCHITECTURE.md, "Caches, pools, metrics") and their invalidation.
 
 TTLs come from settings; the caches are created on first use, never at import time, so
 tests that override a TTL see it.
@@ -24,6 +24,13 @@ def verification_status_cache() -> NamedCache:
 def rate_limit_status_cache() -> NamedCache:
     """E.164 number -> "over the limit until <ts>", so a flood costs one read per message."""
     return named_cache("rate_limit_status", settings.CACHE_RATE_LIMIT_TTL)
+
+
+def instructions_sent_cache() -> NamedCache:
+    """E.164 number -> the instructions (outcome) texted to it, so they go once per
+    SMS_INSTRUCTIONS_INTERVAL. Read with the sender state in the webhook's one MGET, so a flood
+    from unknown numbers costs a single Redis round trip per message."""
+    return named_cache("instructions_sent", settings.SMS_INSTRUCTIONS_INTERVAL)
 
 
 def phone_caches_invalidate(*, number: str, user_id: int | None = None) -> None:

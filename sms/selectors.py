@@ -10,7 +10,12 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from performance.caches import MISSING, named_caches_get
-from sms.caches import phone_lookup_cache, rate_limit_status_cache, verification_status_cache
+from sms.caches import (
+    instructions_sent_cache,
+    phone_lookup_cache,
+    rate_limit_status_cache,
+    verification_status_cache,
+)
 from sms.models import EnrichmentItem, PhoneNumber
 
 
@@ -32,6 +37,7 @@ class SenderState:
     is_verified: bool
     is_opted_out: bool
     limited_until: float | None  # epoch seconds; set while the number is known to be over the rate limit
+    instructions_sent: str | None = None  # the outcome whose instructions went to this number lately
 
     @property
     def sender(self) -> SenderInfo | None:
@@ -89,21 +95,25 @@ def number_is_opted_out(*, number: str) -> bool:
 
 
 def sender_state_get(*, number: str) -> SenderState:
-    """The sender and its over-limit state, read from both named caches in one round trip (MGET).
+    """The sender, its over-limit state and the instructions it was sent, read from three named
+    caches in one round trip (MGET).
 
     A phone_lookup miss costs one query and one cache write; a cache outage is counted and
     falls back to the database, so the webhook keeps working without Redis.
     """
     lookup = phone_lookup_cache()
-    values = named_caches_get((lookup, number), (rate_limit_status_cache(), number))
-    entry, limited = values if values is not None else (MISSING, MISSING)
+    values = named_caches_get(
+        (lookup, number), (rate_limit_status_cache(), number), (instructions_sent_cache(), number)
+    )
+    entry, limited, instructed = values if values is not None else (MISSING, MISSING, MISSING)
     if entry is MISSING or not isinstance(entry, tuple):
         entry = _phone_entry_load(number)
         if values is not None:
             lookup.set(number, entry)
     limited_until = float(limited) if isinstance(limited, int | float) and limited > time.time() else None
     user_id, is_verified, is_opted_out = entry
-    return SenderState(number, user_id, is_verified, is_opted_out, limited_until)
+    instructions = instructed if isinstance(instructed, str) else None
+    return SenderState(number, user_id, is_verified, is_opted_out, limited_until, instructions)
 
 
 # --- Phone linking and enrichment review ------------------------------------------------

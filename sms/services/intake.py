@@ -25,12 +25,11 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from performance import metrics
-from sms.caches import phone_caches_invalidate, rate_limit_status_cache
+from sms.caches import instructions_sent_cache, phone_caches_invalidate, rate_limit_status_cache
 from sms.exceptions import SmsError
 from sms.intake import InboundSms
 from sms.keywords import Keyword, keyword_match
@@ -215,16 +214,18 @@ def rate_limit_reply(retry_after: float) -> str:
 
 
 def _instructions(state: SenderState, outcome: Outcome, text: str) -> IntakeResult:
-    """Link/verify instructions, at most once per number per SMS_INSTRUCTIONS_INTERVAL."""
-    if state.is_opted_out:
+    """Link/verify instructions, at most once per number per SMS_INSTRUCTIONS_INTERVAL. Whether
+    they went already came with the sender state, so a repeat costs no further round trip."""
+    if state.is_opted_out or state.instructions_sent == outcome.value:
         return IntakeResult(outcome)
-    key = f"sms:instructions:{outcome.value}:{state.number}"
-    try:
-        first = bool(cache.add(key, 1, settings.SMS_INSTRUCTIONS_INTERVAL))
-    except Exception:
-        # Without a record of what we sent, send nothing: replies are paid, and a loop must be impossible.
-        logger.warning("cannot record instructions to %s; not replying", mask_phone(state.number), exc_info=True)
-        first = False
+    marker = instructions_sent_cache()
+    # The atomic add decides between two deliveries at once; a number that got the other
+    # instructions (unknown, then linked but unverified) is told again.
+    first = marker.add(state.number, outcome.value)
+    if first is False and state.instructions_sent is not None:
+        first = marker.set(state.number, outcome.value)
+    # Without a record of what we sent (None: Redis down), send nothing: replies are paid, and a
+    # loop must be impossible.
     return IntakeResult(outcome, text if first else None)
 
 

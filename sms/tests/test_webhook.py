@@ -278,6 +278,21 @@ def test_odd_segment_count_is_cleaned_to_one(verified, field, value):
     assert response["X-SMS-Outcome"] == "accepted"
 
 
+def test_a_form_with_more_fields_than_django_allows_is_400(verified, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 30
+    params = {**sms(), **{f"X{i}": "y" for i in range(40)}}
+    response = post_webhook(Client(), params)
+    assert response.status_code == 400
+    assert "too many form fields" in response.content.decode()
+
+
+def test_repeated_and_blank_fields_are_read_as_twilio_sent_them(verified):
+    params = sms(Body="")
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert InboundMessage.objects.get(message_sid=params["MessageSid"]).body == ""
+
+
 def test_nul_in_the_body_is_dropped_and_the_rest_stored(verified):
     params = sms(Body="lunch\x00 with Sam")
     response = post_webhook(Client(), params)
@@ -424,7 +439,7 @@ def test_unknown_sender_gets_link_instructions_once_per_day(settings):
     assert first["X-SMS-Outcome"] == second["X-SMS-Outcome"] == "unknown_sender"
     assert reply_text(first) == settings.SMS_UNKNOWN_SENDER_REPLY
     assert second.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-    assert 86000 < cache.ttl("sms:instructions:unknown_sender:+14155551111") <= 86400  # type: ignore[attr-defined]
+    assert 86000 < cache.ttl("nc:instructions_sent:+14155551111") <= 86400  # type: ignore[attr-defined]
     assert not InboundMessage.objects.exists()
 
 

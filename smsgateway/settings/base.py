@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the webhook answers here and skips the rest (sms/middleware.py).
+    "sms.middleware.WebhookFastPathMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,7 +158,7 @@ DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
 DB_APPLICATION_NAME = env_str("DB_APPLICATION_NAME", "smsgateway")
-# psycopg 3 server-side binding + prepared statements after N executions (DESIGN.md §6):
+# psycopg 3 server-side binding + prepared statements after N executions (docs/PERFORMANCE.md):
 # measured faster (docs/PERFORMANCE.md), so on by default. Behind PgBouncer in transaction
 # mode set DB_SERVER_SIDE_BINDING=false and DB_PREPARE_THRESHOLD=0.
 DB_SERVER_SIDE_BINDING = env_bool("DB_SERVER_SIDE_BINDING", True)
@@ -255,6 +257,11 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
     }
 )
 CACHALOT_UNCACHABLE_APPS = frozenset({"sms", "performance", "sessions", "admin"})
+# Our raw SQL (the webhook's INSERT, the processing claim) writes only uncachable tables, so
+# cachalot need not parse it: that parse (every Django table name searched in the SQL) cost
+# about 0.2 ms of each webhook request (docs/PERFORMANCE.md). Raw SQL must never write a
+# cachable table above.
+CACHALOT_INVALIDATE_RAW = False
 
 # =============================================================================
 # Celery

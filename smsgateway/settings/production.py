@@ -21,6 +21,7 @@ if _missing:
     raise ImproperlyConfigured("Production settings need these environment variables: " + ", ".join(_missing))
 
 from .base import *  # noqa: E402, F403
+from .base import MIDDLEWARE as _BASE_MIDDLEWARE  # noqa: E402
 from .base import env_bool, env_int  # noqa: E402
 
 DEBUG = False
@@ -30,12 +31,11 @@ CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
 
 # WhiteNoise serves the admin's static files (collected at image build) from gunicorn.
-MIDDLEWARE = [
-    MIDDLEWARE[0],  # noqa: F405
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    *[m for m in MIDDLEWARE[1:] if m != "django.middleware.security.SecurityMiddleware"],  # noqa: F405
-]
+# Right after SecurityMiddleware, as WhiteNoise asks; the webhook's short path and
+# django-prometheus' outer middleware stay first.
+_SECURITY = "django.middleware.security.SecurityMiddleware"
+_AT = _BASE_MIDDLEWARE.index(_SECURITY) + 1
+MIDDLEWARE = [*_BASE_MIDDLEWARE[:_AT], "whitenoise.middleware.WhiteNoiseMiddleware", *_BASE_MIDDLEWARE[_AT:]]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
