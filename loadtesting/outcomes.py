@@ -13,7 +13,9 @@ OUTCOME_HEADER = "X-SMS-Outcome"
 RATE_LIMITED = "rate_limited"
 
 # Outcomes that mean "the service handled this delivery as it should".
-SUCCESS_OUTCOMES = frozenset({"accepted", "duplicate", "unknown_sender", "unverified", "opted_out", "opted_in", "help"})
+SUCCESS_OUTCOMES = frozenset(
+    {"accepted", "duplicate", "unknown_sender", "unverified", "opted_out", "opted_in", "help", "spooled"}
+)
 
 
 def classify(status: int, outcome: str | None) -> str | None:

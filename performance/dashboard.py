@@ -1,6 +1,6 @@
 """The admin Performance page (``/admin/performance/``) and its actions.
 
-``performance`` knows nothing about SMS (DESIGN.md §2). Apps that want a panel (e.g. recent
+``performance`` knows nothing about SMS (docs/ARCHITECTURE.md, "Parts"). Apps that want a panel (e.g. recent
 failed messages) or an action (e.g. forget one phone number's cached entries) register them
 here from their ``AppConfig.ready()``; the page renders whatever is registered.
 

@@ -1,4 +1,4 @@
-"""Every metric of the service, defined once (DESIGN.md §6).
+"""Every metric of the service, defined once (docs/ARCHITECTURE.md, "Caches, pools, metrics").
 
 prometheus_client runs in multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set before
 it is first imported (gunicorn.conf.py does this): each process writes its values to files in

@@ -1,4 +1,4 @@
-"""The inbound Twilio message as the rest of the code sees it (DESIGN.md §3.2).
+"""The inbound Twilio message as the rest of the code sees it (docs/ARCHITECTURE.md, "The intake path").
 
 ``inbound_sms_parse`` turns the webhook's form parameters into a frozen ``InboundSms``; nothing
 after it reads the request. Malformed input raises ``WebhookPayloadError`` (400, with a reason).

@@ -1,4 +1,4 @@
-"""Data model (DESIGN.md §5). Invariants are database constraints; every index names its query."""
+"""Data model (docs/ARCHITECTURE.md, "Data"). Invariants are database constraints; every index names its query."""
 
 from __future__ import annotations
 

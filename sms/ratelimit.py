@@ -1,4 +1,4 @@
-"""Per-sender rate limit: a sliding one-hour window in Redis (DESIGN.md §3.6).
+"""Per-sender rate limit: a sliding one-hour window in Redis (docs/ARCHITECTURE.md, "The intake path").
 
 The window for a number is a sorted set under ``rate_limit_key(number)``: one member per
 accepted message (its MessageSid), scored by arrival time in ms. One Lua script trims the

@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/sms/performance/", include("performance.api.urls")),
     path("metrics", metrics_export, name="prometheus-django-metrics"),
-    # --- Phone linking, enrichment review, auth, schema (issue 4) ---
+    # --- Phone linking, enrichment review, auth, schema ---
     path("api/auth/token", obtain_auth_token, name="api-auth-token"),
     path("api/user/phone-number", PhoneNumberApi.as_view(), name="phone-number"),
     path("api/user/phone-number/verify", PhoneNumberVerifyApi.as_view(), name="phone-number-verify"),

@@ -1,4 +1,4 @@
-"""Performance API (DESIGN.md §6): staff only, except ``health``.
+"""Performance API (docs/PERFORMANCE.md): staff only, except ``health``.
 
 Token authentication comes first so an anonymous caller gets 401 with a
 ``WWW-Authenticate: Token`` challenge; a signed-in non-staff user gets 403.

@@ -1,4 +1,4 @@
-"""Phone linking and verification (issue 4).
+"""Phone linking and verification (README.md, "API for users").
 
 A user links the number they text from, we text it a 6-digit code, they type it back. The
 rules that protect users and our Twilio bill live here:
