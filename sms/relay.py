@@ -296,7 +296,7 @@ class Relay:
 
     # --- notifications ------------------------------------------------------------------
     def _listen(self) -> bool:
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or not settings.SMS_RELAY_LISTEN:
             return False
         if self._listener is not None:
             return True

@@ -274,3 +274,8 @@ def test_relay_listens_for_inserts_on_postgresql() -> None:
         assert connection.vendor == "postgresql"
     finally:
         relay._close_listener()
+
+
+def test_relay_polls_only_when_listen_is_off(settings) -> None:
+    settings.SMS_RELAY_LISTEN = False
+    assert Relay()._listen() is False

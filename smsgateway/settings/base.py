@@ -374,6 +374,9 @@ SMS_INSTRUCTIONS_INTERVAL = env_int("SMS_INSTRUCTIONS_INTERVAL", 24 * 3600)
 SMS_RELAY_BATCH_SIZE = env_int("SMS_RELAY_BATCH_SIZE", 100)
 # Longest wait between passes; new messages wake the relay at once (LISTEN/NOTIFY on PostgreSQL).
 SMS_RELAY_POLL_SECONDS = env_float("SMS_RELAY_POLL_SECONDS", 1.0)
+# LISTEN for the insert trigger's NOTIFY. Off: poll only (behind PgBouncer in transaction
+# mode, where a session's LISTEN does not survive; measured in docs/PERFORMANCE.md).
+SMS_RELAY_LISTEN = env_bool("SMS_RELAY_LISTEN", True)
 # How often the sweep looks for expired leases and messages lost after the hand-over.
 SMS_RELAY_SWEEP_SECONDS = env_float("SMS_RELAY_SWEEP_SECONDS", 10.0)
 # A message handed to the broker this long ago and never claimed is handed out again.
