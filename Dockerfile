@@ -22,7 +22,7 @@ WORKDIR /app
 COPY --chown=app:app . .
 # collectstatic with the production storage; it connects to nothing, so placeholders do.
 RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@127.0.0.1/build REDIS_URL=redis://127.0.0.1:6379/0 \
-    TWILIO_ACCOUNT_SID=ACbuild TWILIO_AUTH_TOKEN=build-only \
+    TWILIO_ACCOUNT_SID=ACbuild TWILIO_AUTH_TOKEN=build-only METRICS_BEARER_TOKEN=build-only \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown -R app:app /app/var /app/staticfiles
 USER app

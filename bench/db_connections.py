@@ -62,6 +62,7 @@ def base_env() -> dict[str, str]:
             "REDIS_URL": "redis://127.0.0.1:6379/12",
             "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
             "TWILIO_AUTH_TOKEN": "bench-token",
+            "METRICS_ALLOWED_IPS": "127.0.0.1",
             "DB_APPLICATION_NAME": "smsgw-bench",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "GUNICORN_LOGLEVEL": "warning",

@@ -79,6 +79,7 @@ def server_env(args: argparse.Namespace, port: int, metrics_dir: str) -> dict[st
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_PHONE_NUMBER=TO,
+        METRICS_ALLOWED_IPS="127.0.0.1",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_LOGLEVEL="warning",
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,

@@ -45,6 +45,7 @@ def main() -> None:
         REDIS_URL=args.redis_url,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        METRICS_ALLOWED_IPS="127.0.0.1",
         PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="smsgw-parts-"),
     )
     import django

@@ -44,7 +44,12 @@ def _token_ok(request: HttpRequest) -> bool:
     token = settings.METRICS_BEARER_TOKEN
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and secrets.compare_digest(value.strip(), token)
+    # Compared as bytes: compare_digest refuses non-ASCII str, which would be a 500, not a 401.
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and secrets.compare_digest(value.strip().encode("utf-8", "replace"), token.encode("utf-8"))
+    )
 
 
 def metrics_access_allowed(request: HttpRequest) -> bool:

@@ -46,6 +46,12 @@ def webhook_url(request: HttpRequest) -> str:
 
 def signature_verify(request: HttpRequest, params: MultiValueDict[str, str]) -> None:
     """Raise SignatureError unless ``params`` were signed by Twilio for this URL, with our account."""
+    if not settings.DEBUG and (
+        settings.TWILIO_AUTH_TOKEN == settings.TWILIO_PLACEHOLDER_AUTH_TOKEN
+        or settings.TWILIO_ACCOUNT_SID == settings.TWILIO_PLACEHOLDER_ACCOUNT_SID
+    ):
+        # Anyone can sign with the public placeholder token: only the embedded default (DEBUG) may.
+        raise SignatureError("placeholder Twilio credentials", code="placeholder_credentials")
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         raise SignatureError("missing signature", code="missing_signature")

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_metrics_open_by_default_with_our_and_django_series(client: Client) -> None:
     metrics.WEBHOOK_OUTCOMES.labels("accepted").inc()
+    metrics.WEBHOOK_LATENCY.labels("accepted").observe(0.002)  # run alone, nothing else observed one
     response = client.get("/metrics")
     assert response.status_code == 200
     text = response.content.decode()
@@ -52,3 +53,9 @@ def test_token_also_passes_when_address_is_not_allowlisted(client: Client, setti
     settings.METRICS_BEARER_TOKEN = "tok"
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer tok").status_code == 200
     assert client.get("/metrics").status_code == 401
+
+
+def test_a_non_ascii_token_is_a_401_not_a_500(client: Client, settings) -> None:
+    settings.METRICS_BEARER_TOKEN = "scrape-token"
+    response = client.get("/metrics", headers={"Authorization": "Bearer t\u00f6ken-\u00e9"})
+    assert response.status_code == 401

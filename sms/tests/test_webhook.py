@@ -99,6 +99,19 @@ def _assert_refused(response: Any, params: dict[str, str]) -> None:
     assert not InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
 
 
+@pytest.mark.parametrize("placeholder", ["TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID"])
+def test_placeholder_credentials_sign_nothing_outside_debug(verified, settings, placeholder):
+    # Anyone can compute a signature with the public placeholder token.
+    settings.DEBUG = False
+    setattr(settings, placeholder, getattr(settings, f"TWILIO_PLACEHOLDER_{placeholder[7:]}"))
+    params = sms(AccountSid=settings.TWILIO_ACCOUNT_SID)
+    response = post_webhook(Client(), params)
+    assert response.status_code == 403
+    assert not InboundMessage.objects.exists()
+    settings.DEBUG = True  # the embedded default: accepted
+    assert post_webhook(Client(), params).status_code == 200
+
+
 def test_missing_signature_is_403_nothing_stored_logged_masked_and_counted(verified, caplog):
     params = sms()
     before = counter("smsgw_webhook_signature_failures_total", reason="missing_signature")

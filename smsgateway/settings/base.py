@@ -303,8 +303,12 @@ CELERY_BEAT_SCHEDULE = {
 # =============================================================================
 # Twilio
 # =============================================================================
-TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
-TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "dev-auth-token")
+# Public placeholders for the embedded default: outside DEBUG no webhook accepts a signature made
+# with them (sms/signature.py), and production refuses to boot with them.
+TWILIO_PLACEHOLDER_ACCOUNT_SID = "AC00000000000000000000000000000000"
+TWILIO_PLACEHOLDER_AUTH_TOKEN = "dev-auth-token"
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", TWILIO_PLACEHOLDER_ACCOUNT_SID)
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", TWILIO_PLACEHOLDER_AUTH_TOKEN)
 TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER", "+15005550006")
 # "twilio" sends through the REST API; "console" writes each SMS to the log instead (the
 # default when no TWILIO_AUTH_TOKEN is set, as on the embedded default).

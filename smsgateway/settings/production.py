@@ -20,6 +20,16 @@ _missing = [name for name in REQUIRED_ENV if not os.environ.get(name, "").strip(
 if _missing:
     raise ImproperlyConfigured("Production settings need these environment variables: " + ", ".join(_missing))
 
+# The public placeholders are anyone's credentials; /metrics names internals. Refuse both.
+if os.environ["TWILIO_AUTH_TOKEN"].strip() == "dev-auth-token" or set(os.environ["TWILIO_ACCOUNT_SID"].strip()[2:]) == {
+    "0"
+}:
+    raise ImproperlyConfigured("Production settings refuse the placeholder TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN")
+if not (os.environ.get("METRICS_BEARER_TOKEN", "").strip() or os.environ.get("METRICS_ALLOWED_IPS", "").strip()):
+    raise ImproperlyConfigured(
+        "Production settings need METRICS_BEARER_TOKEN or METRICS_ALLOWED_IPS: /metrics is never open in production"
+    )
+
 from .base import *  # noqa: E402, F403
 from .base import MIDDLEWARE as _BASE_MIDDLEWARE  # noqa: E402
 from .base import env_bool, env_int  # noqa: E402

@@ -19,6 +19,7 @@ FULL_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/15",
     "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
     "TWILIO_AUTH_TOKEN": "token",
+    "METRICS_BEARER_TOKEN": "scrape-token",
 }
 
 
@@ -37,6 +38,22 @@ def test_production_refuses_to_boot_without_each_secret(missing: str) -> None:
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert missing in result.stderr
+
+
+def test_production_refuses_an_open_metrics_endpoint() -> None:
+    env = {k: v for k, v in FULL_ENV.items() if k != "METRICS_BEARER_TOKEN"}
+    result = _settings_probe("smsgateway.settings.production", env, "settings.DEBUG")
+    assert result.returncode != 0 and "METRICS_BEARER_TOKEN or METRICS_ALLOWED_IPS" in result.stderr
+    allowlisted = _settings_probe("smsgateway.settings.production", {**env, "METRICS_ALLOWED_IPS": "10.0.0.0/8"}, "1")
+    assert allowlisted.returncode == 0, allowlisted.stderr
+
+
+@pytest.mark.parametrize(
+    "placeholder", [{"TWILIO_AUTH_TOKEN": "dev-auth-token"}, {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}]
+)
+def test_production_refuses_the_placeholder_twilio_credentials(placeholder: dict[str, str]) -> None:
+    result = _settings_probe("smsgateway.settings.production", {**FULL_ENV, **placeholder}, "settings.DEBUG")
+    assert result.returncode != 0 and "placeholder" in result.stderr
 
 
 def test_production_boots_with_all_secrets() -> None:
