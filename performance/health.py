@@ -108,7 +108,28 @@ def _read_backlogs(out: list[Backlog]) -> None:
         connections.close_all()
 
 
+_cached: tuple[float, Health] | None = None
+_cache_lock = threading.Lock()
+
+
 def health_check() -> Health:
+    """The health of this process's dependencies, at most ``PERFORMANCE_HEALTH_CACHE_SECONDS``
+    old. Concurrent callers wait for one run instead of each opening connections."""
+    global _cached
+    ttl = float(settings.PERFORMANCE_HEALTH_CACHE_SECONDS)
+    cached = _cached
+    if ttl > 0 and cached is not None and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    with _cache_lock:
+        cached = _cached
+        if ttl > 0 and cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        health = health_check_now()
+        _cached = (time.monotonic(), health)
+    return health
+
+
+def health_check_now() -> Health:
     """Run every check, and read the backlogs, in parallel; a check that has not answered by the
     deadline fails as a timeout (backlogs not read in time are left out)."""
     timeout = float(settings.PERFORMANCE_HEALTH_TIMEOUT)

@@ -374,3 +374,18 @@ def test_stats_and_admin_page_still_answer_when_redis_is_down(staff_api: APIClie
     page = client.get("/admin/performance/")
     assert page.status_code == 200
     assert b"Could not read: reset baseline" in page.content
+
+
+def test_health_is_answered_from_the_last_result_for_its_ttl(api: APIClient, settings, monkeypatch) -> None:
+    from performance import health
+
+    settings.PERFORMANCE_HEALTH_CACHE_SECONDS = 60
+    monkeypatch.setattr(health, "_cached", None)
+    runs: list[int] = []
+    monkeypatch.setitem(health.CHECKS, "database", lambda: runs.append(1))
+    for _ in range(20):
+        assert api.get(BASE + "health/").status_code == 200
+    assert len(runs) == 1
+    monkeypatch.setattr(health, "_cached", None)  # expired
+    api.get(BASE + "health/")
+    assert len(runs) == 2

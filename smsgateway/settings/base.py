@@ -454,6 +454,9 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 PERFORMANCE_SNAPSHOT_INTERVAL = env_float("PERFORMANCE_SNAPSHOT_INTERVAL", 10.0)
 # Seconds each health check (PostgreSQL, Redis, broker) may take before it counts as failing.
 PERFORMANCE_HEALTH_TIMEOUT = env_float("PERFORMANCE_HEALTH_TIMEOUT", 2.0)
+# A process answers health from its last result this long: a flood of health requests then
+# costs no database or Redis connections the webhook needs.
+PERFORMANCE_HEALTH_CACHE_SECONDS = env_float("PERFORMANCE_HEALTH_CACHE_SECONDS", 2.0)
 # Apps whose tables the database page reports (size, rows, index scans).
 PERFORMANCE_DATABASE_APPS = env_list("PERFORMANCE_DATABASE_APPS", ["sms", "performance"])
 # /metrics: open when both are empty; else the client address must be in the allowlist

@@ -18,6 +18,8 @@ os.environ.setdefault("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
 os.environ.setdefault("SPEECH_API_ENDPOINT", "http://127.0.0.1:9")
 # No background snapshot thread in the test process; live servers turn it on themselves.
 os.environ.setdefault("PERFORMANCE_SNAPSHOT_INTERVAL", "0")
+# Tests that take a dependency down read health again at once; the caching test turns it on.
+os.environ.setdefault("PERFORMANCE_HEALTH_CACHE_SECONDS", "0")
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR
