@@ -27,7 +27,7 @@ RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@127.0.0.1/build R
     && mkdir -p /app/var && chown -R app:app /app/var /app/staticfiles
 USER app
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/metrics', timeout=4)" || exit 1
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/api/sms/performance/health/', timeout=4)" || exit 1
 # One image, every process of the stack (the Procfile names them): the default command is the web
 # server; run the others from the same image with
 #   python manage.py sms_relay | celery -A smsgateway worker -Q sms -P threads -c 16 | celery -A smsgateway beat

@@ -38,7 +38,21 @@ DEBUG = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)
+# Plain http is redirected to https, except what load balancers and scrapers call over the
+# private network. Twilio's webhook answers before this middleware (sms/middleware.py). Where the
+# proxy in front already redirects, DJANGO_SSL_REDIRECT=false (the deploy check then knows why).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^api/sms/performance/health/$", r"^metrics$"]
+# Whether every subdomain is https-only, and whether to ask browsers to preload, is the
+# domain owner's call, not the app's: off unless set. The deploy check is told so.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_SSL_REDIRECT else ["security.W008"]),
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 
 # WhiteNoise serves the admin's static files (collected at image build) from gunicorn.
 # Right after SecurityMiddleware, as WhiteNoise asks; the webhook's short path and

@@ -56,6 +56,20 @@ def test_production_refuses_the_placeholder_twilio_credentials(placeholder: dict
     assert result.returncode != 0 and "placeholder" in result.stderr
 
 
+def test_deploy_check_is_clean_with_the_documented_production_environment() -> None:
+    env = {**FULL_ENV, "DJANGO_SECRET_KEY": "k3y-" + "Zq9" * 20, "DJANGO_ALLOWED_HOSTS": "sms.example.com"}
+    clean = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV and not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "smsgateway.settings.production"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_production_boots_with_all_secrets() -> None:
     result = _settings_probe("smsgateway.settings.production", FULL_ENV, "settings.DATABASES['default']['ENGINE']")
     assert result.returncode == 0, result.stderr
