@@ -36,6 +36,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url, parse_url
 
 from performance import metrics
 from performance.pools import register_pool
@@ -120,12 +122,29 @@ class DownloadPolicy:
     temp_dir: str | None = None
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries and routes to: mapped (``::ffff:a.b.c.d``),
+    compatible (``::a.b.c.d``), NAT64 (``64:ff9b::/96``) or 6to4 (``2002:AABB:CCDD::/48``)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    value = int(address)
+    if address in _NAT64 or (value >> 32 == 0 and value > 1):  # ::1 and :: are not IPv4
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
 def _address_allowed(ip: str, allow_private: bool) -> bool:
     if allow_private:
         return True
-    address = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address):
+        address = _embedded_ipv4(address) or address
     return address.is_global and not address.is_multicast
 
 
@@ -165,6 +184,23 @@ class GuardedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _guarded_pool_classes(self.allow_private)
+
+
+def _checked_url(url: str) -> Url:
+    """``url`` parsed by urllib3, the library that connects, so the host checked is the host
+    reached. Userinfo and backslashes are refused: parsers disagree on where such a host ends
+    (``https://evil.example\\@api.twilio.com/``)."""
+    if "\\" in url:
+        raise MediaRefusedError("media URL contains a backslash")
+    try:
+        parts = parse_url(url)
+    except LocationParseError as exc:
+        raise MediaRefusedError("media URL cannot be parsed") from exc
+    if parts.scheme not in ("http", "https") or not parts.host:
+        raise MediaRefusedError("media URL must be http(s)")
+    if parts.auth is not None or "@" in (parts.netloc or ""):
+        raise MediaRefusedError("media URL carries credentials")
+    return parts
 
 
 def _host_allowed(hostname: str, allowed: list[str]) -> bool:
@@ -235,14 +271,15 @@ class MediaClient:
     def _open(self, url: str, *, deadline: float) -> requests.Response:
         first = True
         for _ in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise MediaRefusedError("media URL must be http(s)")
-            if not _host_allowed(parts.hostname, self.policy.allowed_hosts):
-                raise MediaRefusedError(f"media host {parts.hostname} is not allowed")
-            # Credentials go only to the Twilio API host, and only before any redirect: a
+            parts = _checked_url(url)
+            if not _host_allowed(parts.host or "", self.policy.allowed_hosts):
+                raise MediaRefusedError(f"media host {parts.host} is not allowed")
+            # Credentials go only to the Twilio API host, only over https (plain http only to the
+            # local fakes of SMS_MEDIA_ALLOW_PRIVATE_IPS), and only before any redirect: a
             # redirect target (CDN, or anything a compromised hop points at) never sees them.
-            auth = self.policy.auth if first and parts.netloc.lower() == self.policy.credentials_netloc else None
+            is_api_host = (parts.netloc or "").lower() == self.policy.credentials_netloc
+            is_private_ok = parts.scheme == "https" or self.policy.allow_private_ips
+            auth = self.policy.auth if first and is_api_host and is_private_ok else None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise MediaDeadlineError("media deadline passed")

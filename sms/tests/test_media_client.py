@@ -249,3 +249,65 @@ def test_private_address_is_refused_over_https_before_the_tls_handshake(settings
     finally:
         listener.close()
     assert received == [b""]  # connected, then closed: no TLS ClientHello was ever sent
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\@api.twilio.com/x",  # urllib and urllib3 disagree on the host
+        "https://user@api.twilio.com/2010-04-01/x",
+        "https://user:pw@api.twilio.com/2010-04-01/x",
+        "ftp://api.twilio.com/x",
+        "https:///x",
+    ],
+)
+def test_urls_parsers_disagree_on_are_refused_before_any_request(url, settings):
+    settings.SMS_MEDIA_ALLOWED_HOSTS = ["api.twilio.com"]
+    with pytest.raises(MediaRefusedError):
+        _download(url)
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("::ffff:10.0.0.1", False),  # IPv4-mapped
+        ("::10.0.0.1", False),  # IPv4-compatible
+        ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("2002:a00:1::1", False),  # 6to4 of 10.0.0.1
+        ("2002:c0a8:101::1", False),  # 6to4 of 192.168.1.1
+        ("::1", False),
+        ("::ffff:8.8.8.8", True),
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("2606:4700::1111", True),
+    ],
+)
+def test_ipv4_embedded_in_ipv6_is_judged_as_the_ipv4_address(address, allowed):
+    from sms.clients.media import _address_allowed
+
+    assert _address_allowed(address, allow_private=False) is allowed
+
+
+def test_twilio_credentials_never_travel_over_plain_http_to_a_public_host(settings):
+    from sms.clients.media import DownloadPolicy, MediaClient
+
+    policy = DownloadPolicy(
+        allowed_hosts=["api.twilio.com"],
+        allow_private_ips=False,
+        credentials_netloc="api.twilio.com",
+        auth=("AC1", "token"),
+        connect_timeout=0.01,
+        read_timeout=0.01,
+    )
+    sent: list[Any] = []
+    client = MediaClient(policy=policy, pool_size=1)
+
+    def record(url: str, **kwargs: Any) -> Any:
+        sent.append(kwargs["auth"])  # what would go on the wire; nothing leaves the test
+        raise MediaRefusedError("recorded")
+
+    client.session.get = record  # type: ignore[method-assign]
+    for url in ("http://api.twilio.com/2010-04-01/x", "https://api.twilio.com/2010-04-01/x"):
+        with pytest.raises(MediaRefusedError):
+            client._open(url, deadline=time.monotonic() + 5)
+    assert sent == [None, ("AC1", "token")]
