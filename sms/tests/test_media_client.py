@@ -306,7 +306,7 @@ def test_twilio_credentials_never_travel_over_plain_http_to_a_public_host(settin
         sent.append(kwargs["auth"])  # what would go on the wire; nothing leaves the test
         raise MediaRefusedError("recorded")
 
-    client.session.get = record  # type: ignore[method-assign]
+    client.session.get = record  # type: ignore[method-assign,assignment]
     for url in ("http://api.twilio.com/2010-04-01/x", "https://api.twilio.com/2010-04-01/x"):
         with pytest.raises(MediaRefusedError):
             client._open(url, deadline=time.monotonic() + 5)
