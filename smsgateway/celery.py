@@ -7,7 +7,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsgateway.settings.local")
+# A worker fails closed: production settings unless told otherwise (manage.py, which imports this
+# module too, has already chosen the local default for development).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsgateway.settings.production")
 
 
 def _is_worker_command(argv: list[str]) -> bool:

@@ -101,6 +101,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "smsgateway.urls"
+# The debug page and error reports never show connection URLs (they carry passwords).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "smsgateway.error_reports.SettingsSafeReporterFilter"
 WSGI_APPLICATION = "smsgateway.wsgi.application"
 ASGI_APPLICATION = "smsgateway.asgi.application"
 

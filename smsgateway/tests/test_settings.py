@@ -70,6 +70,21 @@ def test_deploy_check_is_clean_with_the_documented_production_environment() -> N
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("entry", ["import smsgateway.wsgi", "import smsgateway.asgi", "import smsgateway.celery"])
+def test_servers_default_to_production_settings_and_refuse_to_boot_without_secrets(entry: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV and not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", f"{entry}; from django.conf import settings; settings.DEBUG"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Production settings need these environment variables" in result.stderr
+
+
 def test_production_boots_with_all_secrets() -> None:
     result = _settings_probe("smsgateway.settings.production", FULL_ENV, "settings.DATABASES['default']['ENGINE']")
     assert result.returncode == 0, result.stderr
