@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from performance.dashboard import dashboard_urls
 from performance.exporter import metrics_export
 from sms.api.linking import PhoneNumberApi, PhoneNumberVerifyApi
 from sms.api.review import EnrichmentItemDetailApi, EnrichmentItemListApi
 from sms.api.webhook import sms_webhook
+from smsgateway.auth_api import AuthTokenCreateApi
 
 urlpatterns = [
     # Before "admin/" so the admin's catch-all does not swallow it.
@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/sms/performance/", include("performance.api.urls")),
     path("metrics", metrics_export, name="prometheus-django-metrics"),
     # --- Phone linking, enrichment review, auth, schema ---
-    path("api/auth/token", obtain_auth_token, name="api-auth-token"),
+    path("api/auth/token", AuthTokenCreateApi.as_view(), name="api-auth-token"),
     path("api/user/phone-number", PhoneNumberApi.as_view(), name="phone-number"),
     path("api/user/phone-number/verify", PhoneNumberVerifyApi.as_view(), name="phone-number-verify"),
     path("api/enrichment-items", EnrichmentItemListApi.as_view(), name="enrichment-items"),

@@ -130,8 +130,8 @@ def test_queryset_delete_purges_the_same(on_commit) -> None:
 
 
 def _admin_client(client: Any) -> Any:
-    get_user_model().objects.create_superuser("admin", "admin@example.com", "admin-pw-123")
-    client.login(username="admin", password="admin-pw-123")
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin-pw-123")
+    client.force_login(admin)  # the login form itself: smsgateway/tests/test_lockout.py
     return client
 
 

@@ -18,8 +18,8 @@ NUMBER = "+14155550123"
 
 @pytest.fixture
 def admin_client_(client: Any) -> Any:
-    get_user_model().objects.create_superuser("admin", "admin@example.com", "admin-pw-123")
-    client.login(username="admin", password="admin-pw-123")
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin-pw-123")
+    client.force_login(admin)  # the login form itself: smsgateway/tests/test_lockout.py
     return client
 
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "cachalot",
+    "axes",
     "performance",
     "sms",
     "loadtesting",
@@ -97,8 +98,40 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last before the metrics: answers 429 to a client or username locked out (smsgateway/lockout.py).
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Credential guessing (django-axes; smsgateway/lockout.py) ---
+LOCKOUT_FAILURES = env_int("LOCKOUT_FAILURES", 10)  # per username or address, API and API login
+LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 15)
+LOCKOUT_ADMIN_FAILURES = env_int("LOCKOUT_ADMIN_FAILURES", 5)
+LOCKOUT_ADMIN_MINUTES = env_int("LOCKOUT_ADMIN_MINUTES", 30)
+AXES_FAILURE_LIMIT = "smsgateway.lockout.failure_limit"
+AXES_COOLOFF_TIME = "smsgateway.lockout.cool_off"
+AXES_CLIENT_IP_CALLABLE = "smsgateway.lockout.client_address"
+# Separately per username and per address: one address guessing many usernames is stopped,
+# and so are many addresses guessing one username.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The failure that reaches the limit locks: the admin answers it 429 at once, the token API
+# (smsgateway/auth_api.py) from the next attempt on.
+AXES_LOCK_OUT_AT_FAILURE = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "smsgateway.urls"
 # The debug page and error reports never show connection URLs (they carry passwords).
