@@ -2,7 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.db.models.signals import pre_delete
+from django.db.models.signals import pre_delete, pre_save
 
 
 class SmsConfig(AppConfig):
@@ -28,6 +28,12 @@ class SmsConfig(AppConfig):
         )
         # However a user is deleted, their files and Redis keys go too (sms.services.accounts).
         pre_delete.connect(_user_pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="sms_user_purge")
+        # A new password revokes every API token of the user (smsgateway/tokens.py).
+        from smsgateway.tokens import tokens_revoke_on_password_change
+
+        pre_save.connect(
+            tokens_revoke_on_password_change, sender=settings.AUTH_USER_MODEL, dispatch_uid="api_tokens_revoke"
+        )
 
 
 def _user_pre_delete(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from smsgateway.tokens import api_token_create
 
 
 def _user(username: str, **flags: Any) -> User:
@@ -35,7 +36,7 @@ def api() -> APIClient:
 @pytest.fixture
 def staff_api(staff_user: User) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=staff_user)}")
     return client
 
 

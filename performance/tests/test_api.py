@@ -10,7 +10,6 @@ import pytest
 from django.db import connections
 from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from performance import metrics
@@ -18,6 +17,7 @@ from performance.caches import named_cache
 from performance.readings import RESET_AT_KEY, samples_key
 from performance.snapshots import KEY_PREFIX
 from sms.tests.factories import inbound_message_create
+from smsgateway.tokens import api_token_create
 from tests.live import free_port
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +38,8 @@ def test_anonymous_get_is_401_with_token_challenge(api: APIClient, endpoint: str
 def test_non_staff_get_is_403(api: APIClient, plain_user, endpoint: str) -> None:
     api.force_login(plain_user)
     assert api.get(BASE + endpoint).status_code == 403
-    token = Token.objects.create(user=plain_user)
-    assert APIClient().get(BASE + endpoint, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 403
+    token = api_token_create(user=plain_user)
+    assert APIClient().get(BASE + endpoint, HTTP_AUTHORIZATION=f"Token {token}").status_code == 403
 
 
 @pytest.mark.parametrize("endpoint", STAFF_GETS)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
+from smsgateway.tokens import api_token_create
 from tests.live import Gunicorn, free_port
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ def _served_pids(metrics_dir: str) -> set[str]:
 
 def test_api_numbers_are_summed_over_gunicorn_workers() -> None:
     staff = User.objects.create_user("ops", password="pw-123456", is_staff=True)
-    headers = {"Authorization": f"Token {Token.objects.create(user=staff).key}"}
+    headers = {"Authorization": f"Token {api_token_create(user=staff)}"}
     with Gunicorn(workers=2, PERFORMANCE_SNAPSHOT_INTERVAL="1") as server:
         n = 40
         with ThreadPoolExecutor(max_workers=8) as pool:

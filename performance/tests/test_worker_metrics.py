@@ -11,11 +11,11 @@ import time
 import pytest
 import requests
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from performance.multiprocess import dead_process_files_remove
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import sign
+from smsgateway.tokens import api_token_create
 from tests.live import Gunicorn, free_port
 from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import CeleryWorker, RelayProcess
@@ -30,7 +30,7 @@ def _processed(text: str) -> float:
 
 def test_worker_processing_is_counted_by_the_web_servers_metrics() -> None:
     admin = User.objects.create_superuser("ops", "ops@example.com", "pw-123456")
-    token = Token.objects.create(user=admin).key
+    token = api_token_create(user=admin)
     phone_number_create(number="+14155550100", verified=True)
     env = {
         "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django_redis import get_redis_connection
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from sms.caches import rate_limit_status_cache
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
@@ -19,6 +19,7 @@ from sms.ratelimit import rate_limit_key
 from sms.selectors import phone_lookup_get, phone_number_status_get
 from sms.services.accounts import user_delete
 from sms.tests.factories import enrichment_item_create, inbound_message_create, phone_number_create, user_create
+from smsgateway.tokens import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def _account(number: str) -> Account:
     user = user_create()
     phone_number_create(user=user, number=number, verified=True)
     VerificationCodeSend.objects.create(user=user, number=number)
-    Token.objects.create(user=user)
+    api_token_create(user=user)
     files = []
     # Texted before linking: no user on the row, but it is theirs.
     early = inbound_message_create(from_number=number, body="before linking")
@@ -76,7 +77,7 @@ def _assert_nothing_left(account: Account) -> None:
     assert not MediaAttachment.objects.filter(message__from_number=account.number).exists()
     assert not EnrichmentItem.objects.filter(user_id=user_id).exists()
     assert not VerificationCodeSend.objects.filter(number=account.number).exists()
-    assert not Token.objects.filter(user_id=user_id).exists()
+    assert not AuthToken.objects.filter(user_id=user_id).exists()
     for path in account.files:
         assert not path.exists(), path
     keys = _redis_keys()

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
@@ -190,7 +190,7 @@ def test_unauthenticated_requests_are_refused(call) -> None:
 def test_token_authentication_works_end_to_end(call, fake_twilio: FakeTwilio) -> None:
     user_create(username="alice")
     token = APIClient().post("/api/auth/token", {"username": "alice", "password": "pw-123456"}).json()["token"]
-    assert Token.objects.get(user__username="alice").key == token
+    assert AuthToken.objects.get(user__username="alice").digest != token  # only a hash is stored
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert call(client, "post", URL, {"phone_number": NUMBER}).status_code == 201

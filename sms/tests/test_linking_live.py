@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
 from sms.models import PhoneNumber, VerificationCodeSend
 from sms.tests.factories import user_create
+from smsgateway.tokens import api_token_create
 from tests.fakes.twilio import FakeTwilio
 from tests.live import Gunicorn
 
@@ -48,15 +48,15 @@ def _race(server: Gunicorn, tokens: list[str], numbers: list[str]) -> Counter[tu
 
 
 def test_caps_and_claims_hold_across_worker_processes(fake_twilio: FakeTwilio) -> None:
-    claimants = [Token.objects.create(user=user_create()).key for _ in range(6)]
-    resender = Token.objects.create(user=user_create())
+    claimants = [api_token_create(user=user_create()) for _ in range(6)]
+    resender = api_token_create(user=user_create())
     with Gunicorn(workers=3, TWILIO_API_BASE_URL=fake_twilio.url, SMS_VERIFICATION_RESEND_COOLDOWN="0") as server:
         # Six users claim the same new number at once: one wins, nobody gets a 500.
         claims = _race(server, claimants, [NUMBER] * 6)
         assert claims == {(201, None): 1, (409, "number_claimed"): 5}, claims
         # One user asks for eight codes for another number at once: the hourly cap holds.
         other = "+14155550456"
-        resends = _race(server, [resender.key] * 8, [other] * 8)
+        resends = _race(server, [resender] * 8, [other] * 8)
         assert resends == {(201, None): 5, (429, "number_hourly_cap"): 3}, (resends, server.output())
         # Workers that served requests left metric files named after their pid.
         pids = {m.group(1) for f in os.listdir(server.metrics_dir) if (m := re.search(r"_(\d+)\.db$", f))}

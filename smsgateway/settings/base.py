@@ -8,6 +8,7 @@ in-process cache and eager Celery tasks. ``production.py`` refuses to boot witho
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -77,7 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "cachalot",
@@ -287,7 +288,7 @@ CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
         "auth_user_groups",
         "auth_user_user_permissions",
         "auth_group_permissions",
-        "authtoken_token",
+        "knox_authtoken",
         "django_content_type",
     }
 )
@@ -502,10 +503,19 @@ METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
 # =============================================================================
 # REST framework
 # =============================================================================
+# API tokens (smsgateway/tokens.py): stored as a hash, valid API_TOKEN_TTL_HOURS after their last
+# use (each use extends them, never beyond 30 days), revoked when the password changes.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 24)),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=30),
+    "TOKEN_LIMIT_PER_USER": 20,
+}
 REST_FRAMEWORK = {
+    # Token first: a caller without valid credentials gets 401 with a "Token" challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
