@@ -87,3 +87,11 @@ def test_weak_passwords_are_refused() -> None:
         with pytest.raises(ValidationError):
             validate_password(weak)
     validate_password("a long unusual passphrase 7")
+
+
+def test_the_browsable_api_login_counts_against_the_same_limit(alice, settings) -> None:
+    client = Client()
+    for _ in range(settings.LOCKOUT_FAILURES - 1):
+        assert client.post("/api/auth/login/", {"username": "alice", "password": "wrong"}).status_code == 200
+    assert client.post("/api/auth/login/", {"username": "alice", "password": "wrong"}).status_code == 429
+    assert client.post("/api/auth/login/", {"username": "alice", "password": PASSWORD}).status_code == 429
