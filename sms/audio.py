@@ -36,6 +36,13 @@ class AudioUnsupportedError(AudioError):
     code = "unsupported_type"
 
 
+class AudioTooLongError(AudioError):
+    """Longer than SMS_AUDIO_MAX_SECONDS, by the container's word or by decoding: refused before
+    (or while) transcoding, so a tiny file of hours of silence costs no CPU or Speech time."""
+
+    code = "audio_too_long"
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     format_name: str
@@ -107,14 +114,17 @@ def _demuxed_seconds(container: av.container.InputContainer, stream: av.audio.Au
     return float(total * stream.time_base) if stream.time_base is not None else 0.0
 
 
-def _check_decodes(path: Path) -> None:
-    """Decode the whole file (milliseconds for a voice note) so corrupt audio fails here, not at Speech."""
+def _check_decodes(path: Path, *, max_seconds: float) -> None:
+    """Decode the whole file (milliseconds for a voice note) so corrupt audio fails here, not at
+    Speech, and a file longer than it said stops at ``max_seconds``."""
     samples = 0
     try:
         with av.open(str(path)) as container:
             stream = container.streams.audio[0]
             for frame in container.decode(stream):
                 samples += frame.samples
+                if frame.sample_rate and samples / frame.sample_rate > max_seconds:
+                    raise AudioTooLongError(f"audio decodes to more than {max_seconds:.0f} s")
     except (av.error.FFmpegError, IndexError, ValueError) as exc:
         raise AudioCorruptError(f"audio does not decode: {type(exc).__name__}") from exc
     if samples == 0:
@@ -132,14 +142,17 @@ def native_encoding(info: MediaInfo) -> str | None:
     return None
 
 
-def speech_chunks(path: Path, *, max_chunk_seconds: float) -> list[SpeechChunk]:
-    """The audio of ``path`` ready for synchronous recognition, in as few requests as allowed."""
+def speech_chunks(path: Path, *, max_chunk_seconds: float, max_seconds: float) -> list[SpeechChunk]:
+    """The audio of ``path`` ready for synchronous recognition, in as few requests as allowed:
+    at most ``max_seconds`` of it, so at most ceil(max_seconds / max_chunk_seconds) requests."""
     info = probe(path)
     if not info.has_audio:
         raise AudioUnsupportedError("no audio stream")
+    if info.duration > max_seconds:
+        raise AudioTooLongError(f"audio of {info.duration:.0f} s, more than {max_seconds:.0f} s")
     encoding = native_encoding(info)
     if encoding is not None and info.duration <= max_chunk_seconds:
-        _check_decodes(path)
+        _check_decodes(path, max_seconds=max_seconds)
         rate = info.sample_rate
         if encoding == "AMR":
             rate = 8000
@@ -157,12 +170,17 @@ def speech_chunks(path: Path, *, max_chunk_seconds: float) -> list[SpeechChunk]:
                 transcoded=False,
             )
         ]
-    return list(transcode_to_flac_chunks(path, max_chunk_seconds=max_chunk_seconds))
+    return list(transcode_to_flac_chunks(path, max_chunk_seconds=max_chunk_seconds, max_seconds=max_seconds))
 
 
-def transcode_to_flac_chunks(path: Path, *, max_chunk_seconds: float) -> Iterator[SpeechChunk]:
-    """Decode any audio PyAV reads and re-encode it as 16 kHz mono FLAC, one chunk per window."""
+def transcode_to_flac_chunks(
+    path: Path, *, max_chunk_seconds: float, max_seconds: float = float("inf")
+) -> Iterator[SpeechChunk]:
+    """Decode any audio PyAV reads and re-encode it as 16 kHz mono FLAC, one chunk per window;
+    stop with AudioTooLongError once more than ``max_seconds`` decoded (a container may lie)."""
     samples_per_chunk = max(1, int(max_chunk_seconds * TRANSCODE_RATE))
+    max_samples = max_seconds * TRANSCODE_RATE
+    decoded = 0
     resampler = av.AudioResampler(format="s16", layout="mono", rate=TRANSCODE_RATE)
     writer = _FlacChunkWriter()
     try:
@@ -172,6 +190,9 @@ def transcode_to_flac_chunks(path: Path, *, max_chunk_seconds: float) -> Iterato
                 raise AudioUnsupportedError("no audio stream")
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
+                    decoded += out.samples
+                    if decoded > max_samples:
+                        raise AudioTooLongError(f"audio decodes to more than {max_seconds:.0f} s")
                     yield from writer.add(out, samples_per_chunk)
             for out in resampler.resample(None):
                 yield from writer.add(out, samples_per_chunk)

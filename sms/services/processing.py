@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -30,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from performance import metrics
-from sms.audio import AudioError, AudioUnsupportedError, probe, speech_chunks
+from sms.audio import AudioError, AudioTooLongError, AudioUnsupportedError, probe, speech_chunks
 from sms.clients.media import ByteBudget, DownloadedMedia, MediaError, get_media_client
 from sms.clients.speech import SpeechError, get_speech_client
 from sms.clients.twilio import TwilioError, get_twilio_client
@@ -59,6 +60,7 @@ REPLY_KINDS = {
     "unsupported_type": "unsupported",
     "corrupt_media": "unsupported",
     "could_not_transcribe": "could_not_transcribe",
+    "audio_too_long": "audio_too_long",
     "transcription_failed": "could_not_transcribe",
 }
 
@@ -116,6 +118,11 @@ def inbound_message_process(*, message_id: int) -> ProcessingResult:
             logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
             _delete_stored(work.stored_names)
             return _fail_or_retry(work, code=exc.code, is_transient=exc.is_transient, is_last_attempt=is_last_attempt)
+        except SoftTimeLimitExceeded:
+            # Work this long is what a retry would repeat (hours of audio, a hostile file): give up.
+            _delete_stored(work.stored_names)
+            logger.warning("message %s attempt %s hit the task time limit", message_id, message.attempts)
+            return _fail_or_retry(work, code="time_limit", is_transient=False, is_last_attempt=True)
         except Exception:
             _delete_stored(work.stored_names)
             logger.exception("processing message %s crashed", message_id)
@@ -224,8 +231,10 @@ def _refine_type(downloaded: DownloadedMedia) -> str:
 
 def _transcribe(path: Path, attachment: MediaAttachment) -> TranscriptContent | None:
     try:
-        chunks = speech_chunks(path, max_chunk_seconds=settings.SPEECH_MAX_CHUNK_SECONDS)
-    except AudioUnsupportedError:
+        chunks = speech_chunks(
+            path, max_chunk_seconds=settings.SPEECH_MAX_CHUNK_SECONDS, max_seconds=settings.SMS_AUDIO_MAX_SECONDS
+        )
+    except (AudioUnsupportedError, AudioTooLongError):
         raise
     except AudioError as exc:
         raise ProcessingError(str(exc), code="could_not_transcribe") from exc

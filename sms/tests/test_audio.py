@@ -35,7 +35,7 @@ def test_generated_audio_is_sniffed_from_its_bytes(tmp_path, kind):
 def test_speech_native_formats_are_sent_as_they_are(tmp_path, kind):
     path = _file(tmp_path, kind)
 
-    chunks = audio.speech_chunks(path, max_chunk_seconds=55)
+    chunks = audio.speech_chunks(path, max_chunk_seconds=55, max_seconds=300)
 
     assert len(chunks) == 1
     assert (chunks[0].encoding, chunks[0].sample_rate_hertz) == NATIVE[kind]
@@ -47,7 +47,7 @@ def test_speech_native_formats_are_sent_as_they_are(tmp_path, kind):
 def test_other_formats_are_transcoded_to_flac(tmp_path, kind):
     path = _file(tmp_path, kind)
 
-    chunks = audio.speech_chunks(path, max_chunk_seconds=55)
+    chunks = audio.speech_chunks(path, max_chunk_seconds=55, max_seconds=300)
 
     assert len(chunks) == 1
     chunk = chunks[0]
@@ -59,7 +59,7 @@ def test_other_formats_are_transcoded_to_flac(tmp_path, kind):
 def test_long_audio_is_split_into_chunks_within_the_limit(tmp_path):
     path = _file(tmp_path, "amr", seconds=7.0)
 
-    chunks = audio.speech_chunks(path, max_chunk_seconds=3)
+    chunks = audio.speech_chunks(path, max_chunk_seconds=3, max_seconds=300)
 
     assert [c.encoding for c in chunks] == ["FLAC"] * 3
     assert all(c.seconds <= 3 for c in chunks)
@@ -85,7 +85,7 @@ def test_corrupt_audio_raises_a_permanent_error(tmp_path):
     path.write_bytes(b"#!AMR\n" + b"\x07" * 10)
 
     with pytest.raises(audio.AudioError):
-        audio.speech_chunks(path, max_chunk_seconds=55)
+        audio.speech_chunks(path, max_chunk_seconds=55, max_seconds=300)
 
 
 @pytest.mark.parametrize("kind", ["amr", "ogg_opus", "flac", "wav", "m4a", "3gp", "mp3"])
@@ -93,9 +93,45 @@ def test_each_format_reaches_the_speech_fake_with_its_encoding(tmp_path, fake_sp
     client = SpeechClient(
         endpoint=fake_speech.url, language_code="en-US", pool_size=2, pool_timeout=2, timeout=5, retry_deadline=5
     )
-    for chunk in audio.speech_chunks(_file(tmp_path, kind), max_chunk_seconds=55):
+    for chunk in audio.speech_chunks(_file(tmp_path, kind), max_chunk_seconds=55, max_seconds=300):
         client.recognize(content=chunk.content, encoding=chunk.encoding, sample_rate_hertz=chunk.sample_rate_hertz)
 
     call = fake_speech.calls[-1]
     expected = NATIVE.get(kind, ("FLAC", 16000))
     assert (call.encoding, call.sample_rate_hertz) == expected
+
+
+@pytest.fixture(scope="module")
+def six_hours_of_silence(tmp_path_factory):
+    from tests.fakes.media_files import silent_flac_bytes
+
+    path = tmp_path_factory.mktemp("audio") / "six-hours.flac"
+    path.write_bytes(silent_flac_bytes(6 * 3600))
+    return path
+
+
+def test_six_hours_of_silence_fits_an_mms(six_hours_of_silence):
+    assert six_hours_of_silence.stat().st_size < 5 * 1024 * 1024
+
+
+def test_audio_declared_longer_than_the_limit_is_refused_before_decoding(six_hours_of_silence, monkeypatch):
+    def must_not_decode(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(audio, "transcode_to_flac_chunks", must_not_decode)
+    monkeypatch.setattr(audio, "_check_decodes", must_not_decode)
+    with pytest.raises(audio.AudioTooLongError):
+        audio.speech_chunks(six_hours_of_silence, max_chunk_seconds=55, max_seconds=300)
+
+
+def test_audio_that_decodes_longer_than_it_declared_stops_at_the_limit(six_hours_of_silence, monkeypatch):
+    # A container that lies about its length: decoding stops at the limit, not after six hours.
+    real = audio.probe(six_hours_of_silence)
+    monkeypatch.setattr(audio, "probe", lambda path: real.__class__(**{**real.__dict__, "duration": 60.0}))
+    chunks: list[audio.SpeechChunk] = []
+    with pytest.raises(audio.AudioTooLongError):
+        for chunk in audio.transcode_to_flac_chunks(six_hours_of_silence, max_chunk_seconds=55, max_seconds=300):
+            chunks.append(chunk)
+    assert len(chunks) <= 300 // 55 + 1  # Speech requests stay bounded too
+    with pytest.raises(audio.AudioTooLongError):
+        audio.speech_chunks(six_hours_of_silence, max_chunk_seconds=55, max_seconds=300)

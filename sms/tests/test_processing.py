@@ -228,6 +228,36 @@ def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):
     assert (message.status, message.error_code) == ("failed", "could_not_transcribe")
 
 
+def test_hours_of_silence_fail_at_once_without_a_speech_call(pipeline, fake_speech, settings):
+    from tests.fakes.media_files import silent_flac_bytes
+
+    message = _message(pipeline, media=[(silent_flac_bytes(6 * 3600), "audio/flac")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.attempts) == ("failed", "audio_too_long", 1)
+    assert fake_speech.server.requests == []
+    assert pipeline.sent[0].body == settings.SMS_FAILURE_REPLIES["audio_too_long"]
+
+
+def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from sms.services import processing
+
+    def too_slow(work):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(processing, "_gather", too_slow)
+    message = _message(pipeline, body="anything")
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.attempts, message.retry_at) == ("failed", "time_limit", 1, None)
+
+
 def test_no_reply_to_an_opted_out_number(pipeline):
     message = _message(body="note to self", opted_out=True)
 

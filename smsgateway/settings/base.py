@@ -468,11 +468,14 @@ SMS_CONFIRMATION_TEXT = (
     env_str("SMS_CONFIRMATION_TEXT") or "Saved {count} {items} from your {source} — review them in the app"
 )
 SMS_FAILURE_REPLIES_ENABLED = env_bool("SMS_FAILURE_REPLIES_ENABLED", True)
+# Voice notes longer than this are refused before transcoding (declared or decoded length).
+SMS_AUDIO_MAX_SECONDS = env_int("SMS_AUDIO_MAX_SECONDS", 300)
 # Failure replies by kind; override in a settings module to reword them.
 SMS_FAILURE_REPLIES = {
     "too_large": "Sorry, that message was too large to save (the limit is 5 MB). Try a shorter recording or fewer photos.",
     "unsupported": "Sorry, we can't read that kind of attachment. Try a photo, a voice note or a contact card.",
     "could_not_transcribe": "Sorry, we couldn't make out that voice note. Try recording it again somewhere quieter.",
+    "audio_too_long": "That voice note is too long for us. Please send a shorter one.",
     "temporary": "Sorry, we had a temporary problem saving that message. Please send it again in a few minutes.",
 }
 

@@ -100,3 +100,25 @@ def vcard_bytes(name: str = "Sarah Connor", phone: str = "+1 415 555 0199", emai
         f"EMAIL;TYPE=INTERNET:{email}\r\n"
         "END:VCARD\r\n"
     ).encode()
+
+
+def silent_flac_bytes(seconds: float, rate: int = 8000) -> bytes:
+    """``seconds`` of digital silence as FLAC, which compresses it to almost nothing: six hours
+    fit in about 4 MB, under Twilio's 5 MB MMS limit (a cost-abuse voice note)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="flac") as container:
+        stream: Any = container.add_stream("flac", rate=rate, layout="mono")
+        stream.codec_context.format = "s16"
+        size = 4608
+        frame = av.AudioFrame(format="s16", layout="mono", samples=size)
+        frame.planes[0].update(bytes(2 * size))
+        frame.sample_rate = rate
+        total = int(seconds * rate)
+        for pts in range(0, total, size):
+            frame.pts = pts
+            frame.time_base = Fraction(1, rate)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buffer.getvalue()
