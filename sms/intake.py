@@ -16,7 +16,7 @@ MAX_MEDIA = 10
 _MEDIA_PARAM = re.compile(r"^Media(?:Url|ContentType)(\d+)$")
 # The longest value each stored field takes (sms/models.py). Twilio's own values are far shorter
 # (a MessageSid is 34 characters, an E.164 number at most 16), so a longer one is not Twilio's.
-MAX_LENGTHS = {"MessageSid": 64, "AccountSid": 64, "From": 32, "To": 32}
+MAX_LENGTHS = {"MessageSid": 64, "AccountSid": 64, "MessagingServiceSid": 64, "From": 32, "To": 32}
 MAX_MEDIA_URL = 1024
 MAX_CONTENT_TYPE = 128
 
@@ -44,6 +44,8 @@ class InboundSms:
     body: str
     media: tuple[InboundMedia, ...] = ()
     num_segments: int = 1
+    # The Messaging Service the message came through; empty when sent to the number directly.
+    messaging_service_sid: str = ""
 
     @property
     def num_media(self) -> int:
@@ -107,6 +109,12 @@ def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
     account_sid = _checked(
         "AccountSid", (params.get("AccountSid") or "").strip(), MAX_LENGTHS["AccountSid"], "bad_accountsid"
     )
+    messaging_service_sid = _checked(
+        "MessagingServiceSid",
+        (params.get("MessagingServiceSid") or "").strip(),
+        MAX_LENGTHS["MessagingServiceSid"],
+        "bad_messagingservicesid",
+    )
     return InboundSms(
         message_sid=message_sid,
         account_sid=account_sid,
@@ -116,4 +124,5 @@ def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
         body=(params.get("Body") or "").replace("\x00", ""),
         media=tuple(media),
         num_segments=_count(params, "NumSegments", "1") or 1,
+        messaging_service_sid=messaging_service_sid,
     )

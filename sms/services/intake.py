@@ -231,8 +231,9 @@ def _instructions(state: SenderState, outcome: Outcome, text: str) -> IntakeResu
 
 _INSERT_SQL = (
     "INSERT INTO sms_inboundmessage "
-    "(message_sid, user_id, from_number, to_number, body, num_media, status, outcome, error_code, attempts, received_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'accepted', '', 0, %s) "
+    "(message_sid, user_id, from_number, to_number, body, num_media, messaging_service_sid, "
+    "status, outcome, error_code, attempts, received_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'accepted', '', 0, %s) "
     "ON CONFLICT (message_sid) DO NOTHING RETURNING id"
 )
 
@@ -258,6 +259,7 @@ def inbound_message_store(*, sms: InboundSms, user_id: int | None, received_at: 
                     sms.to_number,
                     sms.body,
                     sms.num_media,
+                    sms.messaging_service_sid,
                     MessageStatus.RECEIVED.value,
                     received,
                 ],

@@ -45,8 +45,9 @@ from sms.extraction import (
 from sms.leases import lease_hold
 from sms.masking import mask_phone
 from sms.media_types import AUDIO_TYPES, AV_CONTAINERS, EXTENSIONS, IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
 from sms.selectors import number_is_opted_out
+from sms.services.outbound import outbound_sms_send
 
 logger = logging.getLogger(__name__)
 
@@ -326,7 +327,7 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
     metrics.PROCESSING_LATENCY.labels(kind).observe((now - message.received_at).total_seconds())
     metrics.PROCESSING_OUTCOMES.labels(kind, "processed").inc()
     if items and settings.SMS_CONFIRMATION_ENABLED:
-        _reply(message, _confirmation_text(items, content, work))
+        _reply(message, _confirmation_text(items, content, work), purpose=OutboundPurpose.CONFIRMATION)
     if settings.SMS_DELETE_TWILIO_MEDIA:
         _delete_twilio_media(message, work.attachments)
     return ProcessingResult("processed", items=len(items))
@@ -376,7 +377,7 @@ def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attemp
         kind = REPLY_KINDS.get(code, "temporary")
         text = settings.SMS_FAILURE_REPLIES.get(kind)
         if text:
-            _reply(message, text)
+            _reply(message, text, purpose=OutboundPurpose.FAILURE)
     return ProcessingResult("failed", code)
 
 
@@ -388,13 +389,13 @@ def _mark_failed(message: InboundMessage, code: str) -> None:
     message.save(update_fields=["status", "error_code", "processed_at", "lease_expires_at"])
 
 
-def _reply(message: InboundMessage, text: str) -> None:
+def _reply(message: InboundMessage, text: str, *, purpose: str) -> None:
     if number_is_opted_out(number=message.from_number):
         metrics.OUTBOUND_SMS.labels("skipped").inc()
         logger.info("no reply to %s: opted out", mask_phone(message.from_number))
         return
     try:
-        get_twilio_client().send_sms(to=message.from_number, body=text)
+        outbound_sms_send(to=message.from_number, body=text, purpose=purpose, user_id=message.user_id)
     except TwilioError:
         # The items are saved; a lost confirmation is not worth reprocessing the message.
         logger.warning("reply to %s for message %s not sent", mask_phone(message.from_number), message.pk)

@@ -315,11 +315,25 @@ TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").r
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 TWILIO_HTTP_POOL_SIZE = env_int("TWILIO_HTTP_POOL_SIZE", 10)
 TWILIO_HTTP_RETRY_BACKOFF = env_float("TWILIO_HTTP_RETRY_BACKOFF", 0.5)
+# Send through this Messaging Service (MG…) instead of From=TWILIO_PHONE_NUMBER: what US A2P
+# 10DLC registration and Advanced Opt-Out work through.
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
+# Refuse (403) inbound messages whose MessagingServiceSid is not TWILIO_MESSAGING_SERVICE_SID.
+SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE = env_bool("SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE", False)
 
 # =============================================================================
 # SMS intake and processing
 # =============================================================================
 SMS_WEBHOOK_PUBLIC_URL = env_str("SMS_WEBHOOK_PUBLIC_URL")
+# Where Twilio posts delivery receipts of our sends (POST /api/sms/status), signed like the
+# webhook over this exact URL. Unset: SMS_WEBHOOK_PUBLIC_URL with the path /api/sms/status;
+# empty (or no public URL known): sends carry no status callback.
+SMS_STATUS_CALLBACK_URL = env_str("SMS_STATUS_CALLBACK_URL")
+if "SMS_STATUS_CALLBACK_URL" not in os.environ and SMS_WEBHOOK_PUBLIC_URL:
+    from urllib.parse import urlsplit, urlunsplit
+
+    _public = urlsplit(SMS_WEBHOOK_PUBLIC_URL)
+    SMS_STATUS_CALLBACK_URL = urlunsplit((_public.scheme, _public.netloc, "/api/sms/status", "", ""))
 SMS_RATE_LIMIT_PER_HOUR = env_int("SMS_RATE_LIMIT_PER_HOUR", 20)
 SMS_MEDIA_MAX_BYTES = env_int("SMS_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
 SMS_MEDIA_ALLOWED_HOSTS = env_list(
