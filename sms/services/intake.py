@@ -32,7 +32,7 @@ from performance import metrics
 from sms.caches import instructions_sent_cache, phone_caches_invalidate, rate_limit_status_cache
 from sms.exceptions import SmsError
 from sms.intake import InboundSms
-from sms.keywords import Keyword, keyword_match
+from sms.keywords import Keyword, keyword_of
 from sms.masking import mask_phone
 from sms.models import MediaAttachment, MessageStatus
 from sms.ratelimit import rate_limit_hit
@@ -146,19 +146,20 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
     # A cache miss falls back to the database; with that down nothing is decided yet.
     state = _or_spool(lambda: sender_state_get(number=sms.from_number), is_replied=False)
 
-    keyword = keyword_match(sms.body)
+    keyword = keyword_of(body=sms.body, opt_out_type=sms.opt_out_type)
+    # Twilio answers STOP, START and HELP itself unless told not to: then we must not answer too.
+    keyword_replies = not settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES
     if keyword is Keyword.OPT_OUT:
-        _or_spool(
-            lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=sms.body.strip().upper())
-        )
+        word = (sms.body.strip().upper() or sms.opt_out_type)[:16]
+        _or_spool(lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=word))
         return IntakeResult(Outcome.OPTED_OUT)
     if keyword is Keyword.OPT_IN:
-        _or_spool(
-            lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=False), reply=settings.SMS_OPT_IN_REPLY
-        )
-        return IntakeResult(Outcome.OPTED_IN, settings.SMS_OPT_IN_REPLY)
+        opt_in_reply = settings.SMS_OPT_IN_REPLY if keyword_replies else None
+        _or_spool(lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=False), reply=opt_in_reply)
+        return IntakeResult(Outcome.OPTED_IN, opt_in_reply)
     if keyword is Keyword.HELP:
-        return IntakeResult(Outcome.HELP, None if state.is_opted_out else settings.SMS_HELP_REPLY)
+        help_reply = settings.SMS_HELP_REPLY if keyword_replies and not state.is_opted_out else None
+        return IntakeResult(Outcome.HELP, help_reply)
 
     if state.user_id is None:
         return _instructions(state, Outcome.UNKNOWN_SENDER, settings.SMS_UNKNOWN_SENDER_REPLY)

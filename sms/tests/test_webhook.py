@@ -403,6 +403,7 @@ def test_opted_out_sender_notes_are_stored_without_any_reply(verified):
 
 
 def test_start_clears_the_opt_out_and_replies(verified, settings):
+    settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES = False
     post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_stop")))
     assert number_is_opted_out(number=SENDER) is True
     response = post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_start", Body=" yes")))
@@ -417,6 +418,7 @@ def test_start_clears_the_opt_out_and_replies(verified, settings):
 
 @pytest.mark.parametrize("word", ["help", "INFO", " Help "])
 def test_help_words_get_the_help_text(word, settings):
+    settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES = False
     params = with_new_sid(load_payload("inbound_sms__keyword_help", Body=word))
     response = post_webhook(Client(), params)
     assert response["X-SMS-Outcome"] == "help"

@@ -320,6 +320,9 @@ TWILIO_HTTP_RETRY_BACKOFF = env_float("TWILIO_HTTP_RETRY_BACKOFF", 0.5)
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 # Refuse (403) inbound messages whose MessagingServiceSid is not TWILIO_MESSAGING_SERVICE_SID.
 SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE = env_bool("SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE", False)
+# Twilio answers STOP, START and HELP itself (its default, and Advanced Opt-Out's): while on,
+# we record the keyword but reply nothing, so the sender never gets two answers.
+SMS_TWILIO_HANDLES_KEYWORD_REPLIES = env_bool("SMS_TWILIO_HANDLES_KEYWORD_REPLIES", True)
 
 # =============================================================================
 # SMS intake and processing
