@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sms.models import InboundMessage, OptOut
+from sms.models import InboundMessage, OptOut, OutboundMessage
+from sms.relay import outbox_dispatch
 from sms.selectors import number_is_opted_out
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook, reply_text
+from tests.fakes.twilio import FakeTwilio
 from tests.twilio_payloads import load_payload, with_new_sid
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +92,32 @@ def test_with_keyword_replies_ours_we_answer_start_and_help(settings, verified) 
     assert reply_text(start) == settings.SMS_OPT_IN_REPLY
     help_ = post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_help")))
     assert reply_text(help_) == settings.SMS_HELP_REPLY
+
+
+# --- one paid text per note -------------------------------------------------------------------
+
+
+def _texts_for(fake_twilio: FakeTwilio, params: dict[str, str]) -> tuple[str, int]:
+    """What one inbound message costs us: TwiML replies plus REST sends, after processing."""
+    sent_before = len(fake_twilio.sent)
+    response = post_webhook(Client(), params)
+    outbox_dispatch()  # eager tasks: processing (and its confirmation) runs here
+    twiml = 1 if reply_text(response) is not None else 0
+    return response["X-SMS-Outcome"], twiml + len(fake_twilio.sent) - sent_before
+
+
+def test_reply_count_stop_start_help_and_a_note_cost_the_documented_texts(fake_twilio: FakeTwilio, verified) -> None:
+    """docs/DEPLOYMENT.md, "Costs": with the defaults STOP, START and HELP cost us nothing (Twilio
+    answers them), a note costs one text (the confirmation, no TwiML ack)."""
+    assert _texts_for(fake_twilio, with_new_sid(load_payload("inbound_sms__keyword_stop"))) == ("opted_out", 0)
+    assert _texts_for(fake_twilio, with_new_sid(load_payload("inbound_sms__keyword_start"))) == ("opted_in", 0)
+    assert _texts_for(fake_twilio, with_new_sid(load_payload("inbound_sms__keyword_help"))) == ("help", 0)
+    assert _texts_for(fake_twilio, sms()) == ("accepted", 1)
+    assert [m.purpose for m in OutboundMessage.objects.all()] == ["confirmation"]
+
+
+def test_reply_count_with_the_ack_switched_on_a_note_costs_two(settings, fake_twilio: FakeTwilio, verified) -> None:
+    settings.SMS_ACK_REPLY = "Got it!"
+    assert _texts_for(fake_twilio, sms()) == ("accepted", 2)
+    settings.SMS_CONFIRMATION_ENABLED = False
+    assert _texts_for(fake_twilio, sms()) == ("accepted", 1)

@@ -366,8 +366,9 @@ SMS_WEBHOOK_MAX_BODY_BYTES = env_int("SMS_WEBHOOK_MAX_BODY_BYTES", 32 * 1024)
 # Secret for webhooks signed with a Twilio SharedKey (X-Twilio-Webhooks-Signature-Settings);
 # empty: the account auth token, which is what Twilio signs with by default.
 TWILIO_WEBHOOK_SIGNING_SECRET = env_str("TWILIO_WEBHOOK_SIGNING_SECRET")
-# TwiML replies. An empty text answers with an empty <Response/>.
-SMS_ACK_REPLY = env_str("SMS_ACK_REPLY", "Got it! Your note is on its way to your inbox.")
+# TwiML replies. An empty text answers with an empty <Response/>. The acknowledgement of a note
+# is off by default: the confirmation is the one paid text per note (docs/DEPLOYMENT.md, "Costs").
+SMS_ACK_REPLY = env_str("SMS_ACK_REPLY")
 SMS_HELP_REPLY = env_str(
     "SMS_HELP_REPLY",
     "smsgateway: text a note, voice memo or photo to save it. Reply STOP to opt out, START to opt back in.",
