@@ -54,6 +54,13 @@ class InboundSms:
     def num_media(self) -> int:
         return len(self.media)
 
+    @property
+    def channel(self) -> str:
+        """``sms`` for a phone number; else the channel prefix Twilio put on From (``whatsapp``,
+        ``messenger``, …)."""
+        prefix, sep, _ = self.from_number.partition(":")
+        return prefix.lower() if sep else "sms"
+
 
 def _checked(name: str, value: str, max_length: int, code: str) -> str:
     """An identifier as stored: at most ``max_length`` characters and no NUL, which PostgreSQL

@@ -65,6 +65,8 @@ class Outcome(enum.StrEnum):
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     HELP = "help"
+    # From a channel other than SMS/MMS (whatsapp:, messenger:): refused, not stored, no reply.
+    UNSUPPORTED_CHANNEL = "unsupported_channel"
     # Acknowledged and kept in the Redis spool while PostgreSQL is unreachable.
     SPOOLED = "spooled"
 
@@ -143,6 +145,12 @@ def inbound_message_drain(*, entry: SpoolEntry) -> IntakeResult:
 
 
 def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> IntakeResult:
+    if sms.channel != "sms":
+        # A WhatsApp (or other channel) sender is not the phone number a user verified, and a
+        # reply would have to go back on that channel under its own rules: refused, no reply.
+        logger.info("webhook: %s message %s refused (unsupported channel)", sms.channel, sms.message_sid)
+        return IntakeResult(Outcome.UNSUPPORTED_CHANNEL)
+
     # A cache miss falls back to the database; with that down nothing is decided yet.
     state = _or_spool(lambda: sender_state_get(number=sms.from_number), is_replied=False)
 

@@ -44,7 +44,17 @@ from sms.extraction import (
 )
 from sms.leases import lease_hold
 from sms.masking import mask_phone
-from sms.media_types import AUDIO_TYPES, AV_CONTAINERS, EXTENSIONS, IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
+from sms.media_types import (
+    AUDIO_TYPES,
+    AV_CONTAINERS,
+    EXTENSIONS,
+    IMAGE_TYPES,
+    MAX_TEXT_PART_BYTES,
+    OCTET_STREAM,
+    TEXT_TYPES,
+    VCARD_TYPES,
+    VIDEO_TYPES,
+)
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
 from sms.selectors import number_is_opted_out
 from sms.services.outbound import outbound_sms_send
@@ -177,6 +187,7 @@ def _gather(work: _Work) -> MessageContent:
     deadline = time.monotonic() + settings.SMS_MEDIA_DEADLINE
     media: list[MediaContent] = []
     transcripts: list[TranscriptContent] = []
+    texts: list[str] = []
     client = get_media_client() if work.attachments else None
     for attachment in work.attachments:
         assert client is not None
@@ -185,6 +196,10 @@ def _gather(work: _Work) -> MessageContent:
         )
         work.temp_files.append(downloaded.path)
         content_type = _refine_type(downloaded)
+        is_text_like = content_type == OCTET_STREAM or content_type in TEXT_TYPES
+        text = _text_part(downloaded, attachment.declared_content_type) if is_text_like else None
+        if text is not None:
+            content_type = "text/plain"
         attachment.sniffed_content_type = content_type
         attachment.size_bytes = downloaded.size_bytes
         stored_name = ""
@@ -200,17 +215,38 @@ def _gather(work: _Work) -> MessageContent:
             attachment.file.name = stored_name
         elif content_type in VCARD_TYPES:
             work.kinds.add("contact")
+        elif text is not None:
+            work.kinds.add("text")
+            if text:
+                texts.append(text)
         else:
             work.kinds.add("unsupported")
             logger.info("message %s attachment %s: unsupported type %s", message.pk, attachment.index, content_type)
         media.append(MediaContent(attachment.pk, attachment.index, content_type, downloaded.path, stored_name))
+    # Text parts are part of the note: the body first, then each part in order.
+    body = "\n\n".join(part for part in [message.body.strip(), *texts] if part) if texts else message.body
     return MessageContent(
         message_id=message.pk,
-        body=message.body,
+        body=body,
         is_mms=bool(work.attachments),
         media=media,
         transcripts=transcripts,
     )
+
+
+def _text_part(downloaded: DownloadedMedia, declared_content_type: str) -> str | None:
+    """The text of a part declared ``text/plain`` whose bytes are UTF-8 text (None: not text)."""
+    if declared_content_type.split(";", 1)[0].strip() not in TEXT_TYPES:
+        return None
+    if downloaded.size_bytes > MAX_TEXT_PART_BYTES:
+        return None
+    try:
+        text = downloaded.path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text:
+        return None
+    return text.strip()
 
 
 def _refine_type(downloaded: DownloadedMedia) -> str:

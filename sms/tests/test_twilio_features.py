@@ -121,3 +121,16 @@ def test_reply_count_with_the_ack_switched_on_a_note_costs_two(settings, fake_tw
     assert _texts_for(fake_twilio, sms()) == ("accepted", 2)
     settings.SMS_CONFIRMATION_ENABLED = False
     assert _texts_for(fake_twilio, sms()) == ("accepted", 1)
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def test_whatsapp_sender_is_refused_without_a_reply(fake_twilio: FakeTwilio, verified) -> None:
+    """Even when the number behind it is a verified user's: WhatsApp is not the channel they verified."""
+    params = sms(From="whatsapp:" + SENDER, To="whatsapp:+15005550006")
+    response = post_webhook(Client(), params)
+    assert (response.status_code, response["X-SMS-Outcome"]) == (200, "unsupported_channel")
+    assert reply_text(response) is None
+    assert not InboundMessage.objects.exists()
+    assert fake_twilio.sent == []
