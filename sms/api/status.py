@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -57,6 +58,14 @@ def sms_status_callback(request: HttpRequest) -> HttpResponse:
     if not sid or not status or len(sid) > MAX_SID or len(status) > 16 or "\x00" in sid + status:
         metrics.STATUS_CALLBACKS.labels("invalid").inc()
         return _answer(400, "invalid", "MessageSid and MessageStatus are required")
-    result = outbound_status_record(message_sid=sid, status=status, error_code=params.get("ErrorCode") or "")
+    try:
+        result = outbound_status_record(message_sid=sid, status=status, error_code=params.get("ErrorCode") or "")
+    except DatabaseError:
+        # A receipt is not worth spooling: the row keeps its last status (docs/ARCHITECTURE.md).
+        metrics.STATUS_CALLBACKS.labels("unavailable").inc()
+        logger.warning("status callback for %s (%s) not recorded: database unavailable", sid, status, exc_info=True)
+        response = _answer(503, "unavailable", "temporarily unavailable")
+        response["Retry-After"] = "5"
+        return response
     # 200 for every signed callback, an unknown SID too: another answer would only make Twilio retry.
     return _answer(200, result.value)

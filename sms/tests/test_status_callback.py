@@ -142,6 +142,19 @@ def test_unsigned_or_wrongly_signed_callback_is_403(settings: Any, fake_twilio: 
     assert message.status == "queued"
 
 
+def test_database_outage_is_503_not_a_crash(settings: Any, monkeypatch: Any) -> None:
+    from django.db import OperationalError
+
+    import sms.api.status
+
+    def down(**kwargs: Any) -> Any:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(sms.api.status, "outbound_status_record", down)
+    response = _post(_callback(settings, "SM" + "d" * 32, "delivered"))
+    assert (response.status_code, response["X-SMS-Outcome"], response["Retry-After"]) == (503, "unavailable", "5")
+
+
 def test_missing_status_is_400(settings: Any) -> None:
     params = _callback(settings, "SM" + "e" * 32, "delivered")
     del params["MessageStatus"], params["SmsStatus"]
