@@ -219,6 +219,19 @@ def test_a_superseded_codes_receipt_does_not_touch_the_new_code(
     assert phone.last_send_status == SendStatus.SENT
 
 
+def test_an_old_codes_receipt_arriving_before_the_new_code_is_sent_changes_nothing(
+    settings: Any, fake_twilio: FakeTwilio, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.SMS_VERIFICATION_RESEND_COOLDOWN = 0
+    phone = _verification(django_capture_on_commit_callbacks)
+    old_sid = phone.last_send_sid
+    with django_capture_on_commit_callbacks(execute=False):  # the new code is issued, not yet sent
+        phone_number_link(user=phone.user, number=NUMBER)
+    assert _post(_callback(settings, old_sid, "delivered"))["X-SMS-Outcome"] == "applied"
+    phone.refresh_from_db()
+    assert (phone.last_send_status, phone.last_send_sid) == (SendStatus.PENDING, "")
+
+
 def test_error_21610_opts_the_number_out(settings: Any, fake_twilio: FakeTwilio) -> None:
     message = _send(fake_twilio)
     assert message.message_sid is not None
