@@ -14,7 +14,17 @@ RATE_LIMITED = "rate_limited"
 
 # Outcomes that mean "the service handled this delivery as it should".
 SUCCESS_OUTCOMES = frozenset(
-    {"accepted", "duplicate", "unknown_sender", "unverified", "opted_out", "opted_in", "help", "spooled"}
+    {
+        "accepted",
+        "duplicate",
+        "unknown_sender",
+        "unverified",
+        "opted_out",
+        "opted_in",
+        "help",
+        "spooled",
+        "unsupported_channel",
+    }
 )
 
 

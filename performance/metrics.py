@@ -84,6 +84,16 @@ MEDIA_DOWNLOAD_LATENCY = Histogram(
 MEDIA_DOWNLOAD_ERRORS = Counter("smsgw_media_download_errors", "Media download failures by reason.", ["reason"])
 MEDIA_DOWNLOAD_BYTES = Counter("smsgw_media_download_bytes", "Bytes of media downloaded.")
 OUTBOUND_SMS = Counter("smsgw_outbound_sms", "Outbound SMS by result (sent/failed/skipped).", ["result"])
+OUTBOUND_STATUS = Counter(
+    "smsgw_outbound_status",
+    "Delivery statuses Twilio reported for our texts (status callbacks applied), by status and error code.",
+    ["status", "error_code"],
+)
+STATUS_CALLBACKS = Counter(
+    "smsgw_status_callbacks",
+    "Status callbacks received, by result (applied/duplicate/stale/unknown).",
+    ["result"],
+)
 
 # --- Caches -----------------------------------------------------------------------------
 CACHE_HITS = Counter("smsgw_cache_hits", "Named cache hits.", ["cache"])

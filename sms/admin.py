@@ -14,7 +14,15 @@ from django.http import HttpRequest
 
 from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, OptOut, PhoneNumber, VerificationCodeSend
+from sms.models import (
+    EnrichmentItem,
+    InboundMessage,
+    MediaAttachment,
+    OptOut,
+    OutboundMessage,
+    PhoneNumber,
+    VerificationCodeSend,
+)
 from sms.reprocessing import inbound_messages_reprocess
 from sms.services.accounts import user_delete
 from sms.services.opt_out import phone_number_opt_out_set
@@ -211,6 +219,58 @@ class VerificationCodeSendAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    """The texts we sent and what Twilio's status callbacks said; the list shows delivery rates
+    of the last 24 hours (as the Performance page does). Read-only: Twilio is the source."""
+
+    change_list_template = "admin/sms/outboundmessage/change_list.html"
+    list_display = ("message_sid", "masked_number", "purpose", "status", "error_code", "created_at", "final_at")
+    list_filter = ("purpose", "status", "error_code")
+    search_fields = ("message_sid", "to_number")
+    date_hierarchy = "created_at"
+    fields = (
+        "message_sid",
+        "masked_number",
+        "user",
+        "purpose",
+        "status",
+        "error_code",
+        "created_at",
+        "sent_at",
+        "status_updated_at",
+        "final_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="to")
+    def masked_number(self, obj: OutboundMessage) -> str:
+        return mask_phone(obj.to_number)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from sms.dashboard import DELIVERY_COLUMNS, DELIVERY_WINDOW_HOURS, delivery_rate_rows
+        from sms.selectors import delivery_rates_get
+
+        rates = delivery_rates_get(since=timezone.now() - timedelta(hours=DELIVERY_WINDOW_HOURS))
+        context = {
+            **(extra_context or {}),
+            "delivery_columns": DELIVERY_COLUMNS,
+            "delivery_rows": delivery_rate_rows(rates),
+            "delivery_window_hours": DELIVERY_WINDOW_HOURS,
+        }
+        return super().changelist_view(request, extra_context=context)
 
 
 @admin.register(OptOut)

@@ -5,6 +5,8 @@ about one phone number. Registered from ``SmsConfig.ready()``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import phonenumbers
 from django.conf import settings
 from django.urls import reverse
@@ -14,8 +16,41 @@ from performance.dashboard import Cell, DashboardAction, DashboardPanel, registe
 from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
 from sms.models import InboundMessage, MessageStatus, PhoneNumber
+from sms.selectors import DeliveryRate, delivery_rates_get
 
 RECENT_FAILURES = 20
+DELIVERY_WINDOW_HOURS = 24
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _rate_row(rate: DeliveryRate) -> list[Cell]:
+    counts = (rate.total, rate.delivered, rate.undelivered, rate.failed, rate.refused, rate.pending)
+    return [rate.purpose, *(str(count) for count in counts), _percent(rate.delivery_rate)]
+
+
+def delivery_rate_rows(rates: list[DeliveryRate]) -> list[list[Cell]]:
+    rows = [_rate_row(rate) for rate in rates]
+    if len(rates) > 1:
+        rows.append(_rate_row(DeliveryRate("all", *(sum(getattr(r, f) for r in rates) for f in DELIVERY_FIELDS))))
+    return rows
+
+
+DELIVERY_FIELDS = ("total", "refused", "pending", "delivered", "undelivered", "failed")
+DELIVERY_COLUMNS = ["purpose", "sent", "delivered", "undelivered", "failed", "refused", "awaiting", "delivery rate"]
+
+
+def delivery_rates_panel() -> DashboardPanel:
+    """Delivery receipts (status callbacks) of the texts sent in the last 24 hours, per purpose."""
+    rates = delivery_rates_get(since=timezone.now() - timedelta(hours=DELIVERY_WINDOW_HOURS))
+    return DashboardPanel(
+        title=f"Outbound delivery (last {DELIVERY_WINDOW_HOURS} h)",
+        columns=DELIVERY_COLUMNS,
+        rows=delivery_rate_rows(rates),
+        empty_text="No texts sent.",
+    )
 
 
 def recent_failures_panel() -> DashboardPanel:
@@ -65,6 +100,7 @@ def invalidate_phone_number(raw: str) -> str:
 
 def register() -> None:
     register_panel("sms_recent_failures", recent_failures_panel)
+    register_panel("sms_delivery_rates", delivery_rates_panel)
     register_action(
         DashboardAction(
             name="invalidate_phone",

@@ -16,7 +16,8 @@ MAX_MEDIA = 10
 _MEDIA_PARAM = re.compile(r"^Media(?:Url|ContentType)(\d+)$")
 # The longest value each stored field takes (sms/models.py). Twilio's own values are far shorter
 # (a MessageSid is 34 characters, an E.164 number at most 16), so a longer one is not Twilio's.
-MAX_LENGTHS = {"MessageSid": 64, "AccountSid": 64, "From": 32, "To": 32}
+MAX_LENGTHS = {"MessageSid": 64, "AccountSid": 64, "MessagingServiceSid": 64, "From": 32, "To": 32}
+OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
 MAX_MEDIA_URL = 1024
 MAX_CONTENT_TYPE = 128
 
@@ -44,10 +45,21 @@ class InboundSms:
     body: str
     media: tuple[InboundMedia, ...] = ()
     num_segments: int = 1
+    # The Messaging Service the message came through; empty when sent to the number directly.
+    messaging_service_sid: str = ""
+    # Advanced Opt-Out: the keyword class Twilio recognised (STOP, START or HELP), else empty.
+    opt_out_type: str = ""
 
     @property
     def num_media(self) -> int:
         return len(self.media)
+
+    @property
+    def channel(self) -> str:
+        """``sms`` for a phone number; else the channel prefix Twilio put on From (``whatsapp``,
+        ``messenger``, …)."""
+        prefix, sep, _ = self.from_number.partition(":")
+        return prefix.lower() if sep else "sms"
 
 
 def _checked(name: str, value: str, max_length: int, code: str) -> str:
@@ -107,6 +119,16 @@ def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
     account_sid = _checked(
         "AccountSid", (params.get("AccountSid") or "").strip(), MAX_LENGTHS["AccountSid"], "bad_accountsid"
     )
+    messaging_service_sid = _checked(
+        "MessagingServiceSid",
+        (params.get("MessagingServiceSid") or "").strip(),
+        MAX_LENGTHS["MessagingServiceSid"],
+        "bad_messagingservicesid",
+    )
+    # Twilio's own values only; anything else is as if Twilio recognised nothing.
+    opt_out_type = (params.get("OptOutType") or "").strip().upper()
+    if opt_out_type not in OPT_OUT_TYPES:
+        opt_out_type = ""
     return InboundSms(
         message_sid=message_sid,
         account_sid=account_sid,
@@ -116,4 +138,6 @@ def inbound_sms_parse(params: Mapping[str, str]) -> InboundSms:
         body=(params.get("Body") or "").replace("\x00", ""),
         media=tuple(media),
         num_segments=_count(params, "NumSegments", "1") or 1,
+        messaging_service_sid=messaging_service_sid,
+        opt_out_type=opt_out_type,
     )

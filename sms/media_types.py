@@ -21,6 +21,11 @@ AV_CONTAINERS = frozenset({"video/mp4", "video/3gpp", "video/quicktime"})
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/3gpp", "video/quicktime", "video/webm"})
 VCARD_TYPES = frozenset({"text/vcard"})
+# Text parts of an MMS (a long message some carriers send as MMS, or a note beside a photo):
+# read as text and made part of the note. Plain text has no magic bytes; the declared type and
+# valid UTF-8 decide.
+TEXT_TYPES = frozenset({"text/plain"})
+MAX_TEXT_PART_BYTES = 64 * 1024
 
 EXTENSIONS = {
     "image/jpeg": "jpg",

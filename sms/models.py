@@ -12,7 +12,9 @@ class SendStatus(models.TextChoices):
     """What happened to the last verification code we texted."""
 
     PENDING = "pending", "Pending"  # enqueued, not yet handed to Twilio
-    SENT = "sent", "Sent"  # accepted by Twilio
+    SENT = "sent", "Sent"  # accepted by Twilio (and, with a status callback, handed to the carrier)
+    DELIVERED = "delivered", "Delivered"  # the carrier confirmed delivery (status callback)
+    UNDELIVERED = "undelivered", "Undelivered"  # the carrier could not deliver it (status callback)
     FAILED = "failed", "Failed"
     OPTED_OUT = "opted_out", "Not sent: number opted out"
 
@@ -31,6 +33,10 @@ class PhoneNumber(models.Model):
     opted_out_at = models.DateTimeField(null=True, blank=True)
     last_send_status = models.CharField(max_length=16, choices=SendStatus.choices, blank=True)
     last_send_error = models.CharField(max_length=64, blank=True)
+    # Twilio's SID of the last verification code texted: its status callback updates last_send_status.
+    last_send_sid = models.CharField(max_length=64, blank=True)
+    # Set when Twilio reported the handset unreachable (30003/30005/30006); cleared by a delivery.
+    unreachable_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -104,6 +110,8 @@ class InboundMessage(models.Model):
     to_number = models.CharField(max_length=32)
     body = models.TextField(blank=True)
     num_media = models.PositiveSmallIntegerField(default=0)
+    # The Messaging Service the message came through (empty: sent to the number directly).
+    messaging_service_sid = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.RECEIVED)
     outcome = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
@@ -221,3 +229,73 @@ class OptOut(models.Model):
         from sms.masking import mask_phone
 
         return mask_phone(self.number)
+
+
+class OutboundPurpose(models.TextChoices):
+    VERIFICATION = "verification", "Verification code"
+    CONFIRMATION = "confirmation", "Confirmation"
+    FAILURE = "failure", "Failure reply"
+    INSTRUCTIONS = "instructions", "Instructions or keyword reply"
+
+
+class OutboundStatus(models.TextChoices):
+    """Twilio's message statuses, in the order a message moves through them."""
+
+    PENDING = "pending", "Pending"  # not handed to Twilio yet (or refused before a SID)
+    ACCEPTED = "accepted", "Accepted"  # by a Messaging Service
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"  # handed to the carrier
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+    READ = "read", "Read"
+    CANCELED = "canceled", "Canceled"
+
+
+# A status callback never moves a message backwards: only to a status of a higher rank.
+OUTBOUND_STATUS_RANK: dict[str, int] = {
+    OutboundStatus.PENDING: 0,
+    OutboundStatus.ACCEPTED: 1,
+    OutboundStatus.SCHEDULED: 1,
+    OutboundStatus.QUEUED: 2,
+    OutboundStatus.SENDING: 3,
+    OutboundStatus.SENT: 4,
+    OutboundStatus.DELIVERED: 5,
+    OutboundStatus.UNDELIVERED: 5,
+    OutboundStatus.FAILED: 5,
+    OutboundStatus.CANCELED: 5,
+    OutboundStatus.READ: 6,
+}
+OUTBOUND_FINAL_STATUSES = frozenset(
+    {OutboundStatus.DELIVERED, OutboundStatus.UNDELIVERED, OutboundStatus.FAILED, OutboundStatus.CANCELED}
+)
+
+
+class OutboundMessage(models.Model):
+    """One text we sent through Twilio (never a TwiML reply, which has no SID), with what its
+    status callbacks reported (docs/ARCHITECTURE.md, "Delivery receipts")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="outbound_messages"
+    )
+    to_number = models.CharField(max_length=32)
+    purpose = models.CharField(max_length=16, choices=OutboundPurpose.choices)
+    # NULL until Twilio took the request (a refused send has none).
+    message_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
+    error_code = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)  # Twilio took the request
+    status_updated_at = models.DateTimeField(null=True, blank=True)  # last status change
+    final_at = models.DateTimeField(null=True, blank=True)  # delivered, undelivered, failed or canceled
+
+    class Meta:
+        indexes = [
+            # Delivery rates on the performance page and admin: "texts sent since T".
+            models.Index(fields=["created_at"], name="sms_outbound_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_sid or f"outbound #{self.pk}"

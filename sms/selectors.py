@@ -187,3 +187,52 @@ def enrichment_item_list(
     if kind:
         items = items.filter(kind=kind)
     return items.order_by("-created_at", "-id")
+
+
+# --- Delivery receipts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryRate:
+    """What Twilio reported for the texts of one purpose sent since a time."""
+
+    purpose: str
+    total: int  # texts we tried to send
+    refused: int  # Twilio refused the request (no SID)
+    pending: int  # taken, no final status yet
+    delivered: int
+    undelivered: int
+    failed: int
+
+    @property
+    def delivery_rate(self) -> float | None:
+        """Delivered over texts with a final status (None: none yet)."""
+        final = self.delivered + self.undelivered + self.failed
+        return self.delivered / final if final else None
+
+
+def delivery_rates_get(*, since: datetime) -> list[DeliveryRate]:
+    """Per purpose, for texts created since ``since`` (sms_outbound_created_idx), one grouped query."""
+    from django.db.models import Count, Q
+
+    from sms.models import OUTBOUND_FINAL_STATUSES, OutboundMessage
+
+    rows = (
+        OutboundMessage.objects.filter(created_at__gte=since)
+        .values("purpose")
+        .annotate(
+            total=Count("id"),
+            refused=Count("id", filter=Q(message_sid__isnull=True)),
+            pending=Count("id", filter=Q(message_sid__isnull=False) & ~Q(status__in=OUTBOUND_FINAL_STATUSES)),
+            delivered=Count("id", filter=Q(status="delivered") | Q(status="read")),
+            undelivered=Count("id", filter=Q(status="undelivered")),
+            failed=Count("id", filter=Q(message_sid__isnull=False) & Q(status__in=["failed", "canceled"])),
+        )
+        .order_by("purpose")
+    )
+    return [
+        DeliveryRate(
+            r["purpose"], r["total"], r["refused"], r["pending"], r["delivered"], r["undelivered"], r["failed"]
+        )
+        for r in rows
+    ]

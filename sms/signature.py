@@ -33,9 +33,10 @@ class SignatureError(SmsError):
     code = "bad_signature"
 
 
-def webhook_url(request: HttpRequest) -> str:
-    """The URL Twilio signed for this request."""
-    public = settings.SMS_WEBHOOK_PUBLIC_URL
+def webhook_url(request: HttpRequest, public_url: str | None = None) -> str:
+    """The URL Twilio signed for this request: ``public_url`` (default SMS_WEBHOOK_PUBLIC_URL)
+    when set, else the request's own."""
+    public = settings.SMS_WEBHOOK_PUBLIC_URL if public_url is None else public_url
     if public:
         query = request.META.get("QUERY_STRING", "")
         if query and "?" not in public:
@@ -44,8 +45,10 @@ def webhook_url(request: HttpRequest) -> str:
     return request.build_absolute_uri()
 
 
-def signature_verify(request: HttpRequest, params: MultiValueDict[str, str]) -> None:
-    """Raise SignatureError unless ``params`` were signed by Twilio for this URL, with our account."""
+def signature_verify(request: HttpRequest, params: MultiValueDict[str, str], *, public_url: str | None = None) -> None:
+    """Raise SignatureError unless ``params`` were signed by Twilio for this URL, with our account.
+
+    ``public_url`` is the URL configured in Twilio for this endpoint (default: the webhook's)."""
     if not settings.DEBUG and (
         settings.TWILIO_AUTH_TOKEN == settings.TWILIO_PLACEHOLDER_AUTH_TOKEN
         or settings.TWILIO_ACCOUNT_SID == settings.TWILIO_PLACEHOLDER_ACCOUNT_SID
@@ -60,10 +63,19 @@ def signature_verify(request: HttpRequest, params: MultiValueDict[str, str]) -> 
     secret = settings.TWILIO_AUTH_TOKEN
     if settings_header and settings.TWILIO_WEBHOOK_SIGNING_SECRET:
         secret = settings.TWILIO_WEBHOOK_SIGNING_SECRET
-    if not _is_signed(RequestValidator(secret), webhook_url(request), params, signature, algorithm):
+    if not _is_signed(RequestValidator(secret), webhook_url(request, public_url), params, signature, algorithm):
         raise SignatureError("invalid signature", code="invalid_signature")
     if params.get("AccountSid", "") != settings.TWILIO_ACCOUNT_SID:
         raise SignatureError("foreign account", code="foreign_account")
+
+
+def messaging_service_verify(params: MultiValueDict[str, str]) -> None:
+    """With ``SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE``, raise SignatureError unless the message
+    came through our Messaging Service (``TWILIO_MESSAGING_SERVICE_SID``)."""
+    if not (settings.SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE and settings.TWILIO_MESSAGING_SERVICE_SID):
+        return
+    if params.get("MessagingServiceSid", "") != settings.TWILIO_MESSAGING_SERVICE_SID:
+        raise SignatureError("foreign messaging service", code="foreign_messaging_service")
 
 
 def _is_signed(

@@ -15,10 +15,9 @@ from sms.clients.twilio import (
     TwilioPermanentError,
     TwilioRecipientOptedOutError,
     TwilioTransientError,
-    get_twilio_client,
 )
 from sms.masking import mask_phone
-from sms.models import PhoneNumber, SendStatus
+from sms.models import OutboundPurpose, PhoneNumber, SendStatus
 from sms.selectors import number_is_opted_out
 
 logger = logging.getLogger(__name__)
@@ -26,10 +25,11 @@ logger = logging.getLogger(__name__)
 VERIFICATION_SEND_MAX_RETRIES = 3
 
 
-def _send_status_set(phone_number_id: int, code_hash: str, status: str, error: str = "") -> None:
-    """Record the outcome on the row, unless a newer code replaced this one meanwhile."""
+def _send_status_set(phone_number_id: int, code_hash: str, status: str, error: str = "", sid: str = "") -> None:
+    """Record the outcome on the row, unless a newer code replaced this one meanwhile. ``sid``
+    is what the code's status callbacks name (``sms.services.outbound``)."""
     updated = PhoneNumber.objects.filter(pk=phone_number_id, verification_code_hash=code_hash).update(
-        last_send_status=status, last_send_error=error
+        last_send_status=status, last_send_error=error, last_send_sid=sid
     )
     if updated:
         user_id = PhoneNumber.objects.filter(pk=phone_number_id).values_list("user_id", flat=True).first()
@@ -48,6 +48,7 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
     """
     from sms.services.linking import verification_code_hash
     from sms.services.opt_out import phone_number_opt_out_set
+    from sms.services.outbound import outbound_sms_send
 
     phone = PhoneNumber.objects.filter(pk=phone_number_id).first()
     if phone is None or phone.is_verified:
@@ -63,7 +64,9 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
     minutes = max(1, settings.SMS_VERIFICATION_CODE_TTL // 60)
     body = f"Your smsgateway verification code is {code}. It expires in {minutes} minutes."
     try:
-        get_twilio_client().send_sms(to=phone.number, body=body)
+        sent = outbound_sms_send(
+            to=phone.number, body=body, purpose=OutboundPurpose.VERIFICATION, user_id=phone.user_id
+        )
     except TwilioTransientError as exc:
         # Run eagerly (embedded default) there is no worker to retry later, and the HTTP client
         # has already retried with backoff: record the failure instead of failing the request.
@@ -82,7 +85,7 @@ def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -
     except TwilioPermanentError as exc:
         _send_status_set(phone.pk, code_hash, SendStatus.FAILED, f"twilio_{exc.code or exc.status}")
         return
-    _send_status_set(phone.pk, code_hash, SendStatus.SENT)
+    _send_status_set(phone.pk, code_hash, SendStatus.SENT, sid=sent.message_sid or "")
     logger.info("verification code sent to %s", mask_phone(phone.number))
 
 
@@ -102,13 +105,15 @@ def process_inbound_message(message_id: int) -> str:
 
 
 @shared_task(bind=True, max_retries=3, ignore_result=True)
-def sms_reply_send(self: Any, *, to: str, body: str) -> None:
+def sms_reply_send(self: Any, *, to: str, body: str, purpose: str = OutboundPurpose.INSTRUCTIONS) -> None:
     """A reply the webhook could not give in TwiML (a message written from the spool)."""
+    from sms.services.outbound import outbound_sms_send
+
     if number_is_opted_out(number=to):
         metrics.OUTBOUND_SMS.labels("skipped").inc()
         return
     try:
-        get_twilio_client().send_sms(to=to, body=body)
+        outbound_sms_send(to=to, body=body, purpose=str(purpose))
     except TwilioTransientError as exc:
         if self.request.is_eager:
             logger.warning("reply to %s not sent: Twilio unavailable", mask_phone(to))

@@ -6,6 +6,7 @@ from performance.dashboard import dashboard_urls
 from performance.exporter import metrics_export
 from sms.api.linking import PhoneNumberApi, PhoneNumberVerifyApi
 from sms.api.review import EnrichmentItemDetailApi, EnrichmentItemListApi
+from sms.api.status import sms_status_callback
 from sms.api.webhook import sms_webhook
 from smsgateway.auth_api import AuthTokenCreateApi
 
@@ -28,4 +29,5 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls")),
     # --- SMS webhook intake ---
     path("api/sms/webhook", sms_webhook, name="sms-webhook"),
+    path("api/sms/status", sms_status_callback, name="sms-status-callback"),
 ]

@@ -20,7 +20,12 @@ class PhoneNumberOutputSerializer(serializers.Serializer):
     verified_at = serializers.DateTimeField(allow_null=True)
     code_expires_at = serializers.DateTimeField(allow_null=True, help_text="When the pending code expires.")
     last_sent_at = serializers.DateTimeField(allow_null=True, help_text="When the last code was requested.")
-    last_send_status = serializers.CharField(help_text="pending, sent, failed or opted_out ('' before any send).")
+    last_send_status = serializers.CharField(
+        help_text=(
+            "pending, sent, delivered, undelivered (from Twilio's delivery receipt), failed or opted_out "
+            "('' before any send)."
+        )
+    )
     last_send_error = serializers.CharField(help_text="Why the last send failed, e.g. invalid_number_21211.")
     opted_out = serializers.BooleanField(source="is_opted_out", help_text="The number replied STOP.")
 

@@ -18,7 +18,7 @@ from performance import metrics
 from sms.intake import WebhookPayloadError, inbound_sms_parse
 from sms.masking import mask_phone
 from sms.services.intake import IntakeUnavailable, inbound_message_receive
-from sms.signature import SignatureError, signature_verify
+from sms.signature import SignatureError, messaging_service_verify, signature_verify
 from sms.twiml import twiml_message
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def sms_webhook(request: HttpRequest) -> HttpResponse:
 
     try:
         signature_verify(request, params)
+        messaging_service_verify(params)
     except SignatureError as exc:
         metrics.SIGNATURE_FAILURES.labels(exc.code).inc()
         security_logger.warning(

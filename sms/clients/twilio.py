@@ -120,18 +120,29 @@ class TwilioClient:
         pool_size: int,
         retries: int = 3,
         backoff: float = 0.5,
+        messaging_service_sid: str = "",
     ) -> None:
         self.account_sid = account_sid
         self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
         self.http = _PooledHttpClient(
             base_url=base_url, timeout=timeout, pool_size=pool_size, retries=retries, backoff=backoff
         )
         self.rest = Client(account_sid, auth_token, http_client=self.http)
 
-    def send_sms(self, *, to: str, body: str) -> SentSms:
-        """Send ``body`` to ``to``. Raises TwilioTransientError or a TwilioPermanentError subclass."""
+    def send_sms(self, *, to: str, body: str, status_callback: str = "") -> SentSms:
+        """Send ``body`` to ``to`` through the Messaging Service when one is set (else from our
+        number), asking Twilio to post its delivery statuses to ``status_callback`` (if any).
+        Raises TwilioTransientError or a TwilioPermanentError subclass."""
+        sender: dict[str, Any] = (
+            {"messaging_service_sid": self.messaging_service_sid}
+            if self.messaging_service_sid
+            else {"from_": self.from_number}
+        )
+        if status_callback:
+            sender["status_callback"] = status_callback
         try:
-            message = self.rest.messages.create(to=to, from_=self.from_number, body=body)
+            message = self.rest.messages.create(to=to, body=body, **sender)
         except TwilioRestException as exc:
             metrics.OUTBOUND_SMS.labels("failed").inc()
             error = _map_rest_error(exc)
@@ -167,7 +178,7 @@ class ConsoleSmsClient(TwilioClient):
     """``SMS_BACKEND=console`` (the embedded default, where no Twilio account is set): every SMS
     is written to the log instead of sent, so the whole flow runs on one machine."""
 
-    def send_sms(self, *, to: str, body: str) -> SentSms:
+    def send_sms(self, *, to: str, body: str, status_callback: str = "") -> SentSms:
         metrics.OUTBOUND_SMS.labels("sent").inc()
         sid = "SMconsole" + uuid.uuid4().hex[:25]
         console_logger.info("SMS to %s (console, not sent): %s", mask_phone(to), body)
@@ -227,6 +238,7 @@ def get_twilio_client() -> TwilioClient:
         settings.TWILIO_HTTP_POOL_SIZE,
         getattr(settings, "TWILIO_HTTP_RETRY_BACKOFF", 0.5),
         settings.SMS_BACKEND,
+        settings.TWILIO_MESSAGING_SERVICE_SID,
     )
     with _lock:
         if _client is None or _client_key != key:
@@ -239,6 +251,7 @@ def get_twilio_client() -> TwilioClient:
                 timeout=key[4],
                 pool_size=key[5],
                 backoff=key[6],
+                messaging_service_sid=key[8],
             )
             _client_key = key
             client = _client

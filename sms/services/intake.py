@@ -32,7 +32,7 @@ from performance import metrics
 from sms.caches import instructions_sent_cache, phone_caches_invalidate, rate_limit_status_cache
 from sms.exceptions import SmsError
 from sms.intake import InboundSms
-from sms.keywords import Keyword, keyword_match
+from sms.keywords import Keyword, keyword_of
 from sms.masking import mask_phone
 from sms.models import MediaAttachment, MessageStatus
 from sms.ratelimit import rate_limit_hit
@@ -65,6 +65,8 @@ class Outcome(enum.StrEnum):
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     HELP = "help"
+    # From a channel other than SMS/MMS (whatsapp:, messenger:): refused, not stored, no reply.
+    UNSUPPORTED_CHANNEL = "unsupported_channel"
     # Acknowledged and kept in the Redis spool while PostgreSQL is unreachable.
     SPOOLED = "spooled"
 
@@ -143,22 +145,29 @@ def inbound_message_drain(*, entry: SpoolEntry) -> IntakeResult:
 
 
 def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> IntakeResult:
+    if sms.channel != "sms":
+        # A WhatsApp (or other channel) sender is not the phone number a user verified, and a
+        # reply would have to go back on that channel under its own rules: refused, no reply.
+        logger.info("webhook: %s message %s refused (unsupported channel)", sms.channel, sms.message_sid)
+        return IntakeResult(Outcome.UNSUPPORTED_CHANNEL)
+
     # A cache miss falls back to the database; with that down nothing is decided yet.
     state = _or_spool(lambda: sender_state_get(number=sms.from_number), is_replied=False)
 
-    keyword = keyword_match(sms.body)
+    keyword = keyword_of(body=sms.body, opt_out_type=sms.opt_out_type)
+    # Twilio answers STOP, START and HELP itself unless told not to: then we must not answer too.
+    keyword_replies = not settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES
     if keyword is Keyword.OPT_OUT:
-        _or_spool(
-            lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=sms.body.strip().upper())
-        )
+        word = (sms.body.strip().upper() or sms.opt_out_type)[:16]
+        _or_spool(lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=word))
         return IntakeResult(Outcome.OPTED_OUT)
     if keyword is Keyword.OPT_IN:
-        _or_spool(
-            lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=False), reply=settings.SMS_OPT_IN_REPLY
-        )
-        return IntakeResult(Outcome.OPTED_IN, settings.SMS_OPT_IN_REPLY)
+        opt_in_reply = settings.SMS_OPT_IN_REPLY if keyword_replies else None
+        _or_spool(lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=False), reply=opt_in_reply)
+        return IntakeResult(Outcome.OPTED_IN, opt_in_reply)
     if keyword is Keyword.HELP:
-        return IntakeResult(Outcome.HELP, None if state.is_opted_out else settings.SMS_HELP_REPLY)
+        help_reply = settings.SMS_HELP_REPLY if keyword_replies and not state.is_opted_out else None
+        return IntakeResult(Outcome.HELP, help_reply)
 
     if state.user_id is None:
         return _instructions(state, Outcome.UNKNOWN_SENDER, settings.SMS_UNKNOWN_SENDER_REPLY)
@@ -231,8 +240,9 @@ def _instructions(state: SenderState, outcome: Outcome, text: str) -> IntakeResu
 
 _INSERT_SQL = (
     "INSERT INTO sms_inboundmessage "
-    "(message_sid, user_id, from_number, to_number, body, num_media, status, outcome, error_code, attempts, received_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'accepted', '', 0, %s) "
+    "(message_sid, user_id, from_number, to_number, body, num_media, messaging_service_sid, "
+    "status, outcome, error_code, attempts, received_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'accepted', '', 0, %s) "
     "ON CONFLICT (message_sid) DO NOTHING RETURNING id"
 )
 
@@ -258,6 +268,7 @@ def inbound_message_store(*, sms: InboundSms, user_id: int | None, received_at: 
                     sms.to_number,
                     sms.body,
                     sms.num_media,
+                    sms.messaging_service_sid,
                     MessageStatus.RECEIVED.value,
                     received,
                 ],

@@ -181,6 +181,7 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
             "last_sent_at": now,
             "last_send_status": SendStatus.PENDING,
             "last_send_error": "",
+            "last_send_sid": "",  # the old code's receipts must not speak for the new one
         }
         if own is not None and own.number == number:
             for name, value in fields.items():

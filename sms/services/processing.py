@@ -45,9 +45,20 @@ from sms.extraction import (
 )
 from sms.leases import lease_hold
 from sms.masking import mask_phone
-from sms.media_types import AUDIO_TYPES, AV_CONTAINERS, EXTENSIONS, IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
+from sms.media_types import (
+    AUDIO_TYPES,
+    AV_CONTAINERS,
+    EXTENSIONS,
+    IMAGE_TYPES,
+    MAX_TEXT_PART_BYTES,
+    OCTET_STREAM,
+    TEXT_TYPES,
+    VCARD_TYPES,
+    VIDEO_TYPES,
+)
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
 from sms.selectors import number_is_opted_out
+from sms.services.outbound import outbound_sms_send
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +194,7 @@ def _gather(work: _Work) -> MessageContent:
     deadline = time.monotonic() + settings.SMS_MEDIA_DEADLINE
     media: list[MediaContent] = []
     transcripts: list[TranscriptContent] = []
+    texts: list[str] = []
     client = get_media_client() if work.attachments else None
     for attachment in work.attachments:
         assert client is not None
@@ -191,6 +203,10 @@ def _gather(work: _Work) -> MessageContent:
         )
         work.temp_files.append(downloaded.path)
         content_type = _refine_type(downloaded)
+        is_text_like = content_type == OCTET_STREAM or content_type in TEXT_TYPES
+        text = _text_part(downloaded, attachment.declared_content_type) if is_text_like else None
+        if text is not None:
+            content_type = "text/plain"
         attachment.sniffed_content_type = content_type
         attachment.size_bytes = downloaded.size_bytes
         stored_name = ""
@@ -206,17 +222,38 @@ def _gather(work: _Work) -> MessageContent:
             attachment.file.name = stored_name
         elif content_type in VCARD_TYPES:
             work.kinds.add("contact")
+        elif text is not None:
+            work.kinds.add("text")
+            if text:
+                texts.append(text)
         else:
             work.kinds.add("unsupported")
             logger.info("message %s attachment %s: unsupported type %s", message.pk, attachment.index, content_type)
         media.append(MediaContent(attachment.pk, attachment.index, content_type, downloaded.path, stored_name))
+    # Text parts are part of the note: the body first, then each part in order.
+    body = "\n\n".join(part for part in [message.body.strip(), *texts] if part) if texts else message.body
     return MessageContent(
         message_id=message.pk,
-        body=message.body,
+        body=body,
         is_mms=bool(work.attachments),
         media=media,
         transcripts=transcripts,
     )
+
+
+def _text_part(downloaded: DownloadedMedia, declared_content_type: str) -> str | None:
+    """The text of a part declared ``text/plain`` whose bytes are UTF-8 text (None: not text)."""
+    if declared_content_type.split(";", 1)[0].strip() not in TEXT_TYPES:
+        return None
+    if downloaded.size_bytes > MAX_TEXT_PART_BYTES:
+        return None
+    try:
+        text = downloaded.path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text:
+        return None
+    return text.strip()
 
 
 def _refine_type(downloaded: DownloadedMedia) -> str:
@@ -335,7 +372,7 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
     metrics.PROCESSING_LATENCY.labels(kind).observe((now - message.received_at).total_seconds())
     metrics.PROCESSING_OUTCOMES.labels(kind, "processed").inc()
     if items and settings.SMS_CONFIRMATION_ENABLED:
-        _reply(message, _confirmation_text(items, content, work))
+        _reply(message, _confirmation_text(items, content, work), purpose=OutboundPurpose.CONFIRMATION)
     if settings.SMS_DELETE_TWILIO_MEDIA:
         _delete_twilio_media(message, work.attachments)
     return ProcessingResult("processed", items=len(items))
@@ -385,7 +422,7 @@ def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attemp
         kind = REPLY_KINDS.get(code, "temporary")
         text = settings.SMS_FAILURE_REPLIES.get(kind)
         if text:
-            _reply(message, text)
+            _reply(message, text, purpose=OutboundPurpose.FAILURE)
     return ProcessingResult("failed", code)
 
 
@@ -397,13 +434,13 @@ def _mark_failed(message: InboundMessage, code: str) -> None:
     message.save(update_fields=["status", "error_code", "processed_at", "lease_expires_at"])
 
 
-def _reply(message: InboundMessage, text: str) -> None:
+def _reply(message: InboundMessage, text: str, *, purpose: str) -> None:
     if number_is_opted_out(number=message.from_number):
         metrics.OUTBOUND_SMS.labels("skipped").inc()
         logger.info("no reply to %s: opted out", mask_phone(message.from_number))
         return
     try:
-        get_twilio_client().send_sms(to=message.from_number, body=text)
+        outbound_sms_send(to=message.from_number, body=text, purpose=purpose, user_id=message.user_id)
     except TwilioError:
         # The items are saved; a lost confirmation is not worth reprocessing the message.
         logger.warning("reply to %s for message %s not sent", mask_phone(message.from_number), message.pk)

@@ -306,3 +306,30 @@ def test_message_deleted_while_processing_ends_cleanly(pipeline, settings):
     assert not InboundMessage.objects.filter(pk=message.pk).exists()
     assert EnrichmentItem.objects.count() == 0
     assert pipeline.sent == []
+
+
+def test_text_plain_mms_parts_are_read_as_text_and_become_part_of_the_note(pipeline):
+    message = _message(
+        pipeline,
+        body="From the conference",
+        media=[(b"Met Priya from Acme, wants the deck #followup\n", "text/plain"), (jpeg_bytes(), "image/jpeg")],
+    )
+    assert process_inbound_message.delay(message.pk).get() == "processed"
+    notes = EnrichmentItem.objects.filter(message=message, kind="note").values_list("value", flat=True)
+    assert list(notes) == ["From the conference\n\nMet Priya from Acme, wants the deck #followup"]
+    assert EnrichmentItem.objects.filter(message=message, kind="tag", value="followup").exists()
+    assert MediaAttachment.objects.get(message=message, index=0).sniffed_content_type == "text/plain"
+
+
+def test_a_text_plain_part_alone_is_the_note(pipeline):
+    message = _message(pipeline, media=[(b"Call Dana about Saturday", "text/plain; charset=utf-8")])
+    assert process_inbound_message.delay(message.pk).get() == "processed"
+    assert _items(message) == [("note", "Call Dana about Saturday", "mms")]
+    assert [m.body for m in pipeline.sent] == ["Saved 1 item from your message — review them in the app"]
+
+
+def test_a_text_plain_part_that_is_not_text_is_unsupported(pipeline):
+    message = _message(pipeline, media=[(b"\x00\x01\x02\xff\xfe binary", "text/plain")])
+    assert process_inbound_message.delay(message.pk).get() == "failed"
+    message.refresh_from_db()
+    assert message.error_code == "unsupported_type"

@@ -47,7 +47,9 @@ def test_verified_sender_sms_is_stored_and_acknowledged(verified, settings, djan
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/xml")
     assert response["X-SMS-Outcome"] == "accepted"
-    assert reply_text(response) == settings.SMS_ACK_REPLY
+    # The documented default (docs/DEPLOYMENT.md, "Costs"): no TwiML ack; the confirmation is the one text.
+    assert settings.SMS_ACK_REPLY == ""
+    assert reply_text(response) is None
     message = InboundMessage.objects.get(message_sid=params["MessageSid"])
     assert message.user_id == verified.user_id
     assert message.body == params["Body"]
@@ -81,10 +83,13 @@ def test_empty_body_is_valid(verified):
 
 
 def test_ack_text_is_configurable_and_empty_means_empty_response(verified, settings):
-    settings.SMS_ACK_REPLY = ""
     response = post_webhook(Client(), sms())
     assert response["X-SMS-Outcome"] == "accepted"
     assert response.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    settings.SMS_ACK_REPLY = "Got it!"
+    response = post_webhook(Client(), sms())
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert reply_text(response) == "Got it!"
 
 
 def test_get_is_not_allowed():
@@ -416,6 +421,8 @@ def test_opted_out_sender_notes_are_stored_without_any_reply(verified):
 
 
 def test_start_clears_the_opt_out_and_replies(verified, settings):
+    settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES = False
+    settings.SMS_ACK_REPLY = "Got it!"
     post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_stop")))
     assert number_is_opted_out(number=SENDER) is True
     response = post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_start", Body=" yes")))
@@ -430,6 +437,7 @@ def test_start_clears_the_opt_out_and_replies(verified, settings):
 
 @pytest.mark.parametrize("word", ["help", "INFO", " Help "])
 def test_help_words_get_the_help_text(word, settings):
+    settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES = False
     params = with_new_sid(load_payload("inbound_sms__keyword_help", Body=word))
     response = post_webhook(Client(), params)
     assert response["X-SMS-Outcome"] == "help"

@@ -355,11 +355,28 @@ TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").r
 TWILIO_HTTP_TIMEOUT = env_float("TWILIO_HTTP_TIMEOUT", 10.0)
 TWILIO_HTTP_POOL_SIZE = env_int("TWILIO_HTTP_POOL_SIZE", 10)
 TWILIO_HTTP_RETRY_BACKOFF = env_float("TWILIO_HTTP_RETRY_BACKOFF", 0.5)
+# Send through this Messaging Service (MG…) instead of From=TWILIO_PHONE_NUMBER: what US A2P
+# 10DLC registration and Advanced Opt-Out work through.
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
+# Refuse (403) inbound messages whose MessagingServiceSid is not TWILIO_MESSAGING_SERVICE_SID.
+SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE = env_bool("SMS_WEBHOOK_REQUIRE_MESSAGING_SERVICE", False)
+# Twilio answers STOP, START and HELP itself (its default, and Advanced Opt-Out's): while on,
+# we record the keyword but reply nothing, so the sender never gets two answers.
+SMS_TWILIO_HANDLES_KEYWORD_REPLIES = env_bool("SMS_TWILIO_HANDLES_KEYWORD_REPLIES", True)
 
 # =============================================================================
 # SMS intake and processing
 # =============================================================================
 SMS_WEBHOOK_PUBLIC_URL = env_str("SMS_WEBHOOK_PUBLIC_URL")
+# Where Twilio posts delivery receipts of our sends (POST /api/sms/status), signed like the
+# webhook over this exact URL. Unset: SMS_WEBHOOK_PUBLIC_URL with the path /api/sms/status;
+# empty (or no public URL known): sends carry no status callback.
+SMS_STATUS_CALLBACK_URL = env_str("SMS_STATUS_CALLBACK_URL")
+if "SMS_STATUS_CALLBACK_URL" not in os.environ and SMS_WEBHOOK_PUBLIC_URL:
+    from urllib.parse import urlsplit, urlunsplit
+
+    _public = urlsplit(SMS_WEBHOOK_PUBLIC_URL)
+    SMS_STATUS_CALLBACK_URL = urlunsplit((_public.scheme, _public.netloc, "/api/sms/status", "", ""))
 SMS_RATE_LIMIT_PER_HOUR = env_int("SMS_RATE_LIMIT_PER_HOUR", 20)
 SMS_MEDIA_MAX_BYTES = env_int("SMS_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
 SMS_MEDIA_ALLOWED_HOSTS = env_list(
@@ -389,8 +406,9 @@ SMS_WEBHOOK_MAX_BODY_BYTES = env_int("SMS_WEBHOOK_MAX_BODY_BYTES", 32 * 1024)
 # Secret for webhooks signed with a Twilio SharedKey (X-Twilio-Webhooks-Signature-Settings);
 # empty: the account auth token, which is what Twilio signs with by default.
 TWILIO_WEBHOOK_SIGNING_SECRET = env_str("TWILIO_WEBHOOK_SIGNING_SECRET")
-# TwiML replies. An empty text answers with an empty <Response/>.
-SMS_ACK_REPLY = env_str("SMS_ACK_REPLY", "Got it! Your note is on its way to your inbox.")
+# TwiML replies. An empty text answers with an empty <Response/>. The acknowledgement of a note
+# is off by default: the confirmation is the one paid text per note (docs/DEPLOYMENT.md, "Costs").
+SMS_ACK_REPLY = env_str("SMS_ACK_REPLY")
 SMS_HELP_REPLY = env_str(
     "SMS_HELP_REPLY",
     "smsgateway: text a note, voice memo or photo to save it. Reply STOP to opt out, START to opt back in.",

@@ -29,6 +29,8 @@ class SentMessage:
     to: str
     from_: str
     body: str
+    messaging_service_sid: str = ""
+    status_callback: str = ""
 
 
 @dataclass
@@ -114,7 +116,18 @@ class FakeTwilio:
             return failure
         form = request.form()
         sid = f"SM{next(self._seq):032x}"
-        message = SentMessage(sid=sid, to=form["To"][0], from_=form.get("From", [""])[0], body=form["Body"][0])
+        from_ = form.get("From", [""])[0]
+        service = form.get("MessagingServiceSid", [""])[0]
+        if bool(from_) == bool(service):  # Twilio's 21603 / 21704: exactly one of the two
+            return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        message = SentMessage(
+            sid=sid,
+            to=form["To"][0],
+            from_=from_,
+            body=form["Body"][0],
+            messaging_service_sid=service,
+            status_callback=form.get("StatusCallback", [""])[0],
+        )
         with self._lock:
             self.sent.append(message)
         payload = {
@@ -123,7 +136,9 @@ class FakeTwilio:
             "to": message.to,
             "from": message.from_,
             "body": message.body,
-            "status": "queued",
+            "messaging_service_sid": service or None,
+            # A Messaging Service first accepts the message, then picks a sender and queues it.
+            "status": "accepted" if service else "queued",
             "num_segments": "1",
             "direction": "outbound-api",
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
