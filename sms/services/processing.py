@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from performance import metrics
+from performance.caches import redis_client
 from sms.audio import AudioError, AudioTooLongError, AudioUnsupportedError, probe, speech_chunks
 from sms.clients.media import ByteBudget, DownloadedMedia, MediaError, get_media_client
 from sms.clients.speech import SpeechError, get_speech_client
@@ -72,6 +73,7 @@ REPLY_KINDS = {
     "corrupt_media": "unsupported",
     "could_not_transcribe": "could_not_transcribe",
     "audio_too_long": "audio_too_long",
+    "speech_budget": "speech_budget",
     "transcription_failed": "could_not_transcribe",
 }
 
@@ -212,7 +214,7 @@ def _gather(work: _Work) -> MessageContent:
         stored_name = ""
         if content_type in AUDIO_TYPES:
             work.kinds.add("audio")
-            transcript = _transcribe(downloaded.path, attachment)
+            transcript = _transcribe(downloaded.path, attachment, user_id=message.user_id)
             if transcript is not None:
                 transcripts.append(transcript)
         elif content_type in IMAGE_TYPES or content_type in VIDEO_TYPES:
@@ -266,7 +268,26 @@ def _refine_type(downloaded: DownloadedMedia) -> str:
     return content_type
 
 
-def _transcribe(path: Path, attachment: MediaAttachment) -> TranscriptContent | None:
+def _speech_budget_take(*, user_id: int | None, seconds: float) -> None:
+    """Count ``seconds`` of Speech against the user's daily allowance (Redis, per UTC day);
+    over it, the voice note fails for good. Without Redis (the embedded default) there is no
+    allowance to count."""
+    client = redis_client()
+    limit = float(settings.SMS_SPEECH_SECONDS_PER_USER_PER_DAY)
+    if client is None or user_id is None or limit <= 0:
+        return
+    key = f"smsgw:speech:{user_id}:{timezone.now():%Y%m%d}"
+    pipe = client.pipeline()
+    pipe.incrbyfloat(key, seconds)
+    pipe.expire(key, 2 * 24 * 3600)
+    used = float(pipe.execute()[0])
+    if used > limit:
+        client.incrbyfloat(key, -seconds)  # what was refused is not spent
+        metrics.PROCESSING_ERRORS.labels("speech_budget").inc()
+        raise ProcessingError(f"daily Speech allowance of {limit:.0f} s used", code="speech_budget")
+
+
+def _transcribe(path: Path, attachment: MediaAttachment, *, user_id: int | None = None) -> TranscriptContent | None:
     try:
         chunks = speech_chunks(
             path, max_chunk_seconds=settings.SPEECH_MAX_CHUNK_SECONDS, max_seconds=settings.SMS_AUDIO_MAX_SECONDS
@@ -275,6 +296,7 @@ def _transcribe(path: Path, attachment: MediaAttachment) -> TranscriptContent | 
         raise
     except AudioError as exc:
         raise ProcessingError(str(exc), code="could_not_transcribe") from exc
+    _speech_budget_take(user_id=user_id, seconds=sum(chunk.seconds for chunk in chunks))
     client = get_speech_client()
     texts: list[str] = []
     confidences: list[float] = []

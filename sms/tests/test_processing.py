@@ -258,6 +258,25 @@ def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
     assert (message.status, message.error_code, message.attempts, message.retry_at) == ("failed", "time_limit", 1, None)
 
 
+def test_the_daily_speech_allowance_stops_a_users_voice_notes(pipeline, fake_speech, settings):
+    settings.SMS_SPEECH_SECONDS_PER_USER_PER_DAY = 10
+    first = _message(pipeline, media=[(audio_bytes("amr", 6), "audio/amr")])
+    process_inbound_message.delay(first.pk)
+    calls = len(fake_speech.server.requests)
+    sid = "MM" + "f" * 32
+    second = inbound_message_create(message_sid=sid, user=first.user, from_number=SENDER, num_media=1)
+    url = pipeline.add_media(audio_bytes("amr", 6), "audio/amr", message_sid=sid)
+    MediaAttachment.objects.create(message=second, index=0, url=url, declared_content_type="audio/amr")
+    process_inbound_message.delay(second.pk)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "processed"
+    assert (second.status, second.error_code) == ("failed", "speech_budget")
+    assert len(fake_speech.server.requests) == calls  # no Speech call for the refused note
+    assert pipeline.sent[-1].body == settings.SMS_FAILURE_REPLIES["speech_budget"]
+
+
 def test_no_reply_to_an_opted_out_number(pipeline):
     message = _message(body="note to self", opted_out=True)
 

@@ -488,12 +488,15 @@ SMS_CONFIRMATION_TEXT = (
 SMS_FAILURE_REPLIES_ENABLED = env_bool("SMS_FAILURE_REPLIES_ENABLED", True)
 # Voice notes longer than this are refused before transcoding (declared or decoded length).
 SMS_AUDIO_MAX_SECONDS = env_int("SMS_AUDIO_MAX_SECONDS", 300)
+# Speech seconds one user may use per UTC day (0: unlimited); over it a voice note fails.
+SMS_SPEECH_SECONDS_PER_USER_PER_DAY = env_int("SMS_SPEECH_SECONDS_PER_USER_PER_DAY", 3600)
 # Failure replies by kind; override in a settings module to reword them.
 SMS_FAILURE_REPLIES = {
     "too_large": "Sorry, that message was too large to save (the limit is 5 MB). Try a shorter recording or fewer photos.",
     "unsupported": "Sorry, we can't read that kind of attachment. Try a photo, a voice note or a contact card.",
     "could_not_transcribe": "Sorry, we couldn't make out that voice note. Try recording it again somewhere quieter.",
     "audio_too_long": "That voice note is too long for us. Please send a shorter one.",
+    "speech_budget": "You've sent a lot of voice notes today, so this one wasn't transcribed. Try again tomorrow.",
     "temporary": "Sorry, we had a temporary problem saving that message. Please send it again in a few minutes.",
 }
 
