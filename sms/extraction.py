@@ -113,7 +113,9 @@ class DefaultExtractor:
                     items.append(ExtractedItem(ItemKind.TAG, tag, source, attachment_id))
         for media in content.media:
             if media.content_type in VCARD_TYPES and media.path is not None:
-                for contact in parse_vcards(media.path.read_bytes()[:MAX_VCARD_BYTES]):
+                contacts = parse_vcards(media.path.read_bytes()[:MAX_VCARD_BYTES])
+                # An address book export is not a business card: at most this many per file.
+                for contact in contacts[: settings.SMS_MAX_CONTACTS_PER_VCARD]:
                     items.append(
                         ExtractedItem(ItemKind.CONTACT, contact["name"], ItemSource.MMS, media.attachment_id, contact)
                     )

@@ -121,6 +121,11 @@ def inbound_message_process(*, message_id: int) -> ProcessingResult:
         try:
             content = _gather(work)
             items = get_extractor().extract(content)
+            if len(items) > settings.SMS_MAX_ITEMS_PER_MESSAGE:
+                # Whatever the extractor, one message cannot flood the review inbox (notes first).
+                logger.info("message %s: %s items, kept %s", message_id, len(items), settings.SMS_MAX_ITEMS_PER_MESSAGE)
+                metrics.PROCESSING_ERRORS.labels("items_capped").inc()
+                items = items[: settings.SMS_MAX_ITEMS_PER_MESSAGE]
             if not items and work.kinds & {"audio"} and not content.transcripts:
                 raise ProcessingError("no speech recognised", code="could_not_transcribe")
             if not items and "unsupported" in work.kinds:

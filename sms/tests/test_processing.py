@@ -277,6 +277,29 @@ def test_the_daily_speech_allowance_stops_a_users_voice_notes(pipeline, fake_spe
     assert pipeline.sent[-1].body == settings.SMS_FAILURE_REPLIES["speech_budget"]
 
 
+def test_an_address_book_sent_as_one_vcard_gives_at_most_the_contact_cap(pipeline, settings):
+    settings.SMS_MAX_CONTACTS_PER_VCARD = 5
+    book = b"".join(vcard_bytes(name=f"Person {n}", email=f"p{n}@example.com") for n in range(300))
+    message = _message(pipeline, media=[(book, "text/vcard")])
+
+    process_inbound_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert message.status == "processed"
+    assert [kind for kind, _, _ in _items(message)].count("contact") == 5
+
+
+def test_a_hashtag_flood_is_capped_and_the_note_kept(pipeline, settings):
+    settings.SMS_MAX_ITEMS_PER_MESSAGE = 12
+    tags = " ".join(f"#tag{n}" for n in range(200))
+    message = _message(pipeline, body=f"notes from the fair {tags}")
+
+    process_inbound_message.delay(message.pk)
+
+    kinds = [kind for kind, _, _ in _items(message)]
+    assert len(kinds) == 12 and kinds.count("note") == 1
+
+
 def test_no_reply_to_an_opted_out_number(pipeline):
     message = _message(body="note to self", opted_out=True)
 

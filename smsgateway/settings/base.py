@@ -488,6 +488,9 @@ SMS_CONFIRMATION_TEXT = (
 SMS_FAILURE_REPLIES_ENABLED = env_bool("SMS_FAILURE_REPLIES_ENABLED", True)
 # Voice notes longer than this are refused before transcoding (declared or decoded length).
 SMS_AUDIO_MAX_SECONDS = env_int("SMS_AUDIO_MAX_SECONDS", 300)
+# Items stored per message, and contacts read per vCard file (the rest are dropped, logged).
+SMS_MAX_ITEMS_PER_MESSAGE = env_int("SMS_MAX_ITEMS_PER_MESSAGE", 50)
+SMS_MAX_CONTACTS_PER_VCARD = env_int("SMS_MAX_CONTACTS_PER_VCARD", 20)
 # Speech seconds one user may use per UTC day (0: unlimited); over it a voice note fails.
 SMS_SPEECH_SECONDS_PER_USER_PER_DAY = env_int("SMS_SPEECH_SECONDS_PER_USER_PER_DAY", 3600)
 # Failure replies by kind; override in a settings module to reword them.
