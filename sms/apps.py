@@ -24,6 +24,7 @@ class SmsConfig(AppConfig):
                 caches.verification_status_cache(),
                 caches.rate_limit_status_cache(),
                 caches.instructions_sent_cache(),
+                caches.keyword_replies_cache(),
             ]
         )
         # However a user is deleted, their files and Redis keys go too (sms.services.accounts).

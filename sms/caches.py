@@ -33,6 +33,11 @@ def instructions_sent_cache() -> NamedCache:
     return named_cache("instructions_sent", settings.SMS_INSTRUCTIONS_INTERVAL)
 
 
+def keyword_replies_cache() -> NamedCache:
+    """ "<outcome>:<number>" -> our HELP or START reply went to that number lately."""
+    return named_cache("keyword_replies", settings.SMS_INSTRUCTIONS_INTERVAL)
+
+
 def phone_caches_invalidate(*, number: str, user_id: int | None = None) -> None:
     """Forget everything cached about ``number`` (and its owner). Call after commit of the
     change: on verify, unlink, opt-out change and account deletion."""

@@ -29,12 +29,17 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from performance import metrics
-from sms.caches import instructions_sent_cache, phone_caches_invalidate, rate_limit_status_cache
+from sms.caches import (
+    instructions_sent_cache,
+    keyword_replies_cache,
+    phone_caches_invalidate,
+    rate_limit_status_cache,
+)
 from sms.exceptions import SmsError
 from sms.intake import InboundSms
 from sms.keywords import Keyword, keyword_of
 from sms.masking import mask_phone
-from sms.models import MediaAttachment, MessageStatus
+from sms.models import InboundMessage, MediaAttachment, MessageStatus
 from sms.ratelimit import rate_limit_hit
 from sms.selectors import SenderState, sender_state_get
 from sms.services.opt_out import phone_number_opt_out_set
@@ -157,17 +162,8 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
     keyword = keyword_of(body=sms.body, opt_out_type=sms.opt_out_type)
     # Twilio answers STOP, START and HELP itself unless told not to: then we must not answer too.
     keyword_replies = not settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES
-    if keyword is Keyword.OPT_OUT:
-        word = (sms.body.strip().upper() or sms.opt_out_type)[:16]
-        _or_spool(lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=True, keyword=word))
-        return IntakeResult(Outcome.OPTED_OUT)
-    if keyword is Keyword.OPT_IN:
-        opt_in_reply = settings.SMS_OPT_IN_REPLY if keyword_replies else None
-        _or_spool(lambda: phone_number_opt_out_set(number=sms.from_number, opted_out=False), reply=opt_in_reply)
-        return IntakeResult(Outcome.OPTED_IN, opt_in_reply)
-    if keyword is Keyword.HELP:
-        help_reply = settings.SMS_HELP_REPLY if keyword_replies and not state.is_opted_out else None
-        return IntakeResult(Outcome.HELP, help_reply)
+    if keyword is not None:
+        return _keyword(sms, keyword, state, received_at=received_at, replies=keyword_replies)
 
     if state.user_id is None:
         return _instructions(state, Outcome.UNKNOWN_SENDER, settings.SMS_UNKNOWN_SENDER_REPLY)
@@ -207,6 +203,50 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
     if message_id is None:
         return IntakeResult(Outcome.DUPLICATE, ack)
     return IntakeResult(Outcome.ACCEPTED, ack, message_id)
+
+
+_KEYWORD_OUTCOMES = {Keyword.OPT_OUT: Outcome.OPTED_OUT, Keyword.OPT_IN: Outcome.OPTED_IN, Keyword.HELP: Outcome.HELP}
+
+
+def _keyword(
+    sms: InboundSms, keyword: Keyword, state: SenderState, *, received_at: datetime, replies: bool
+) -> IntakeResult:
+    """STOP, START or HELP, acted on once per MessageSid: the delivery is stored (``processed``,
+    never handed to a worker), so a captured signed START replayed after a STOP changes nothing.
+    Our HELP and START replies go at most once per number per SMS_INSTRUCTIONS_INTERVAL."""
+    outcome = _KEYWORD_OUTCOMES[keyword]
+
+    def record_and_act() -> bool:
+        with transaction.atomic():
+            _, created = InboundMessage.objects.get_or_create(
+                message_sid=sms.message_sid,
+                defaults={
+                    "user_id": state.user_id,
+                    "from_number": sms.from_number,
+                    "to_number": sms.to_number,
+                    "body": sms.body,
+                    "status": MessageStatus.PROCESSED,
+                    "outcome": outcome.value,
+                    "received_at": received_at,
+                    "processed_at": timezone.now(),
+                },
+            )
+            if created and keyword is not Keyword.HELP:
+                word = (sms.body.strip().upper() or sms.opt_out_type)[:16]
+                opted_out = keyword is Keyword.OPT_OUT
+                phone_number_opt_out_set(number=sms.from_number, opted_out=opted_out, keyword=word if opted_out else "")
+            return created
+
+    reply = None
+    if replies and keyword is Keyword.OPT_IN:
+        reply = settings.SMS_OPT_IN_REPLY
+    elif replies and keyword is Keyword.HELP and not state.is_opted_out:
+        reply = settings.SMS_HELP_REPLY
+    if not _or_spool(record_and_act, reply=reply):
+        return IntakeResult(Outcome.DUPLICATE)
+    if reply is not None and not keyword_replies_cache().add(f"{outcome.value}:{sms.from_number}", 1):
+        reply = None  # told lately (or no record of it: then say nothing, replies are paid)
+    return IntakeResult(outcome, reply)
 
 
 def rate_limit_reply(retry_after: float) -> str:

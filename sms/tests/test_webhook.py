@@ -396,7 +396,7 @@ def test_stop_words_opt_out_a_linked_number(verified, word):
     assert verified.opted_out_at is not None
     assert OptOut.objects.filter(number=SENDER).exists()
     assert number_is_opted_out(number=SENDER) is True  # cache was invalidated
-    assert not InboundMessage.objects.exists()
+    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "opted_out")]
 
 
 def test_stop_from_unlinked_number_is_recorded():
@@ -442,7 +442,25 @@ def test_help_words_get_the_help_text(word, settings):
     response = post_webhook(Client(), params)
     assert response["X-SMS-Outcome"] == "help"
     assert reply_text(response) == settings.SMS_HELP_REPLY
-    assert not InboundMessage.objects.exists()
+    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "help")]
+
+
+def test_a_replayed_start_after_a_stop_changes_nothing(verified):
+    # An attacker who captured a signed START (Twilio retries look the same) replays it later.
+    start = sms(Body="START")
+    assert post_webhook(Client(), start)["X-SMS-Outcome"] == "opted_in"
+    assert post_webhook(Client(), sms(Body="STOP"))["X-SMS-Outcome"] == "opted_out"
+    replayed = post_webhook(Client(), start)
+    assert replayed["X-SMS-Outcome"] == "duplicate"
+    assert number_is_opted_out(number=SENDER) is True
+
+
+def test_help_and_start_replies_go_once_per_interval(verified, settings):
+    settings.SMS_TWILIO_HANDLES_KEYWORD_REPLIES = False
+    helps = [post_webhook(Client(), with_new_sid(load_payload("inbound_sms__keyword_help"))) for _ in range(3)]
+    assert [reply_text(r) for r in helps] == [settings.SMS_HELP_REPLY, None, None]
+    starts = [post_webhook(Client(), sms(Body="START")) for _ in range(2)]
+    assert [reply_text(r) for r in starts] == [settings.SMS_OPT_IN_REPLY, None]
 
 
 def test_keyword_inside_a_sentence_is_a_note(verified):
