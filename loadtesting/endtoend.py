@@ -1,9 +1,10 @@
 """Did every accepted message of a run become items? The run's rows, by status, after a drain.
 
 A run's messages are the InboundMessage rows whose MessageSid starts with ``SM``/``MM`` and
-the run id (loadtesting.traffic.run_message_sid). The webhook stores only messages it will
-process (``accepted``, and notes of opted-out senders, outcome ``opted_out``), so every such
-row must end ``processed`` or ``failed``.
+the run id (loadtesting.traffic.run_message_sid): the notes the webhook stored to be processed,
+so every one must end ``processed`` or ``failed``. Keyword deliveries (STOP/START/HELP) are
+stored too, already ``processed`` and with a ``keyword_`` outcome, only so that a replay is
+recognised; they are not part of the end-to-end figures.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Quer
 
 from loadtesting.report import percentile
 from sms.models import InboundMessage, MessageStatus
+from sms.services.intake import KEYWORD_OUTCOME_PREFIX
 
 
 def run_messages(run_id: str) -> QuerySet[InboundMessage]:
     return InboundMessage.objects.filter(
         Q(message_sid__startswith=f"SM{run_id}") | Q(message_sid__startswith=f"MM{run_id}")
-    )
+    ).exclude(outcome__startswith=KEYWORD_OUTCOME_PREFIX)
 
 
 def end_to_end_summary(run_id: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ def test_summary_counts_the_runs_messages_by_status_with_latency_percentiles():
     message(12, MessageStatus.PROCESSING, mms=True)
     message(20, MessageStatus.RECEIVED, run="feedface")  # another run
     inbound_message_create(message_sid="SM" + "1" * 32)  # not a load-test message
+    message(30, MessageStatus.PROCESSED, outcome="keyword_opted_out")  # a STOP: not a note
 
     summary = end_to_end_summary(RUN)
 

@@ -205,6 +205,8 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
     return IntakeResult(Outcome.ACCEPTED, ack, message_id)
 
 
+# The stored outcome of a keyword delivery: "keyword_opted_out", "keyword_opted_in", "keyword_help".
+KEYWORD_OUTCOME_PREFIX = "keyword_"
 _KEYWORD_OUTCOMES = {Keyword.OPT_OUT: Outcome.OPTED_OUT, Keyword.OPT_IN: Outcome.OPTED_IN, Keyword.HELP: Outcome.HELP}
 
 
@@ -226,7 +228,7 @@ def _keyword(
                     "to_number": sms.to_number,
                     "body": sms.body,
                     "status": MessageStatus.PROCESSED,
-                    "outcome": outcome.value,
+                    "outcome": KEYWORD_OUTCOME_PREFIX + outcome.value,
                     "received_at": received_at,
                     "processed_at": timezone.now(),
                 },

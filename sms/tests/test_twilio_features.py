@@ -41,7 +41,7 @@ def test_opt_out_type_stop_with_a_translated_keyword_opts_out(verified, body: st
     assert reply_text(response) is None
     assert number_is_opted_out(number=SENDER)
     # Never a note: only the record that this MessageSid was acted on (replays change nothing).
-    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "opted_out")]
+    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "keyword_opted_out")]
     assert OptOut.objects.get(number=SENDER).keyword == body.upper()[:16]
 
 
@@ -55,7 +55,7 @@ def test_opt_out_type_start_with_a_translated_keyword_opts_back_in(verified) -> 
 def test_opt_out_type_help_with_a_translated_keyword_is_help(verified) -> None:
     response = post_webhook(Client(), sms(Body="Ayuda", OptOutType="HELP"))
     assert response["X-SMS-Outcome"] == "help"
-    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "help")]
+    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "keyword_help")]
 
 
 def test_opt_out_type_is_authoritative_over_the_body(verified) -> None:

@@ -396,7 +396,7 @@ def test_stop_words_opt_out_a_linked_number(verified, word):
     assert verified.opted_out_at is not None
     assert OptOut.objects.filter(number=SENDER).exists()
     assert number_is_opted_out(number=SENDER) is True  # cache was invalidated
-    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "opted_out")]
+    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "keyword_opted_out")]
 
 
 def test_stop_from_unlinked_number_is_recorded():
@@ -442,7 +442,7 @@ def test_help_words_get_the_help_text(word, settings):
     response = post_webhook(Client(), params)
     assert response["X-SMS-Outcome"] == "help"
     assert reply_text(response) == settings.SMS_HELP_REPLY
-    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "help")]
+    assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "keyword_help")]
 
 
 def test_a_replayed_start_after_a_stop_changes_nothing(verified):
