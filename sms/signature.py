@@ -63,6 +63,10 @@ def signature_verify(request: HttpRequest, params: MultiValueDict[str, str], *, 
     secret = settings.TWILIO_AUTH_TOKEN
     if settings_header and settings.TWILIO_WEBHOOK_SIGNING_SECRET:
         secret = settings.TWILIO_WEBHOOK_SIGNING_SECRET
+    elif settings.TWILIO_WEBHOOK_SIGNING_SECRET and settings.SMS_WEBHOOK_REQUIRE_SIGNING_KEY:
+        # Once every webhook is signed with the SharedKey, an auth-token signature is someone
+        # who holds (or held) the auth token, not Twilio.
+        raise SignatureError("signed with the auth token, not the signing key", code="auth_token_signature")
     if not _is_signed(RequestValidator(secret), webhook_url(request, public_url), params, signature, algorithm):
         raise SignatureError("invalid signature", code="invalid_signature")
     if params.get("AccountSid", "") != settings.TWILIO_ACCOUNT_SID:

@@ -230,6 +230,17 @@ def test_hmac_sha256_uses_the_shared_key_secret_when_configured(verified, settin
     assert post_webhook(Client(), params, signature=signed_with_key, headers=headers)["X-SMS-Outcome"] == "accepted"
 
 
+def test_auth_token_signatures_can_be_refused_once_a_signing_key_is_set(verified, settings):
+    settings.TWILIO_WEBHOOK_SIGNING_SECRET = "shared-key-secret-0123456789"
+    assert post_webhook(Client(), sms())["X-SMS-Outcome"] == "accepted"  # the default: both accepted
+    settings.SMS_WEBHOOK_REQUIRE_SIGNING_KEY = True
+    assert post_webhook(Client(), sms()).status_code == 403  # auth-token signed
+    params = sms()
+    signed_with_key = sign(TEST_URL, params, token="shared-key-secret-0123456789", algorithm="HMAC_SHA256")
+    headers = {"X-Twilio-Webhooks-Signature-Settings": SHA256_SETTINGS}
+    assert post_webhook(Client(), params, signature=signed_with_key, headers=headers)["X-SMS-Outcome"] == "accepted"
+
+
 def test_sha1_signature_under_sha256_header_is_403(verified):
     params = sms()
     response = post_webhook(

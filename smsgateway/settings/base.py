@@ -406,6 +406,9 @@ SMS_WEBHOOK_MAX_BODY_BYTES = env_int("SMS_WEBHOOK_MAX_BODY_BYTES", 32 * 1024)
 # Secret for webhooks signed with a Twilio SharedKey (X-Twilio-Webhooks-Signature-Settings);
 # empty: the account auth token, which is what Twilio signs with by default.
 TWILIO_WEBHOOK_SIGNING_SECRET = env_str("TWILIO_WEBHOOK_SIGNING_SECRET")
+# With a signing key set: refuse webhooks signed with the auth token (once Twilio signs them all
+# with the key).
+SMS_WEBHOOK_REQUIRE_SIGNING_KEY = env_bool("SMS_WEBHOOK_REQUIRE_SIGNING_KEY", False)
 # TwiML replies. An empty text answers with an empty <Response/>. The acknowledgement of a note
 # is off by default: the confirmation is the one paid text per note (docs/DEPLOYMENT.md, "Costs").
 SMS_ACK_REPLY = env_str("SMS_ACK_REPLY")
