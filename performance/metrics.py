@@ -151,3 +151,9 @@ def sample_total(
     wanted: Iterable[tuple[str, str]] = (labels or {}).items()
     wanted_set = set(wanted)
     return sum(value for key, value in sample_values(metric_name, registry).items() if wanted_set.issubset(set(key)))
+
+
+VERIFICATION_BUDGET_EXHAUSTED = Counter(
+    "smsgw_verification_budget_exhausted",
+    "Verification codes refused because the service's daily send budget was used up.",
+)

@@ -20,17 +20,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from performance import metrics
+from performance.caches import redis_client
 from sms.caches import phone_caches_invalidate
 from sms.exceptions import (
     InvalidPhoneNumber,
@@ -46,6 +51,7 @@ from sms.exceptions import (
 from sms.masking import mask_phone
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
 from sms.numbers import phone_number_normalize
+from sms.ratelimit import rate_limit_hit
 from sms.selectors import number_is_opted_out
 
 logger = logging.getLogger(__name__)
@@ -79,6 +85,59 @@ def _lock_number(number: str) -> None:
 def _lock_user(user: AbstractBaseUser) -> None:
     """Serialise a user's link attempts (the per-user daily cap) across processes."""
     type(user)._default_manager.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
+def _link_request_count(*, user_id: int) -> None:
+    """Count every link request of a user, whatever its answer, so taken/claimed/opted-out
+    answers cannot be used to probe numbers beyond SMS_LINK_REQUESTS_PER_USER_PER_HOUR."""
+    result = rate_limit_hit(
+        number=f"link:{user_id}", member=uuid.uuid4().hex, limit=settings.SMS_LINK_REQUESTS_PER_USER_PER_HOUR
+    )
+    if not result.is_allowed:
+        raise VerificationThrottled(
+            f"At most {settings.SMS_LINK_REQUESTS_PER_USER_PER_HOUR} link requests per hour.",
+            code="link_hourly_cap",
+            retry_after=math.ceil(result.retry_after),
+        )
+
+
+def _global_send_budget_take() -> None:
+    """One code from the service's daily budget (SMS_VERIFICATION_GLOBAL_DAILY_LIMIT), so an
+    SMS-pumping run over many accounts stops at a known cost. Without Redis: not counted."""
+    client = redis_client()
+    limit = settings.SMS_VERIFICATION_GLOBAL_DAILY_LIMIT
+    if client is None or limit <= 0:
+        return
+    key = f"smsgw:verify-sends:{timezone.now():%Y%m%d}"
+    pipe = client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 2 * 24 * 3600)
+    sent = int(pipe.execute()[0])
+    if sent > limit:
+        client.decr(key)
+        metrics.VERIFICATION_BUDGET_EXHAUSTED.inc()
+        logger.error("verification codes: the daily budget of %s is used up; refusing more today", limit)
+        raise VerificationThrottled(
+            "We can't send more codes today; try again tomorrow.", code="service_daily_cap", retry_after=3600
+        )
+
+
+def _failure_key(number: str) -> str:
+    return f"smsgw:verify-fail:{number}:{timezone.now():%Y%m%d}"
+
+
+def _failures_today(number: str) -> int:
+    client = redis_client()
+    return 0 if client is None else int(client.get(_failure_key(number)) or 0)
+
+
+def _failure_count(number: str) -> None:
+    client = redis_client()
+    if client is not None:
+        pipe = client.pipeline()
+        pipe.incr(_failure_key(number))
+        pipe.expire(_failure_key(number), 2 * 24 * 3600)
+        pipe.execute()
 
 
 def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
@@ -135,7 +194,11 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
     PhoneNumberClaimed, PhoneNumberAlreadyLinked, PhoneNumberAlreadyVerified,
     PhoneNumberOptedOut or VerificationThrottled.
     """
+    _link_request_count(user_id=int(user.pk))
     number = phone_number_normalize(number)
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
+    if settings.SMS_VERIFICATION_ALLOWED_COUNTRIES and region not in settings.SMS_VERIFICATION_ALLOWED_COUNTRIES:
+        raise InvalidPhoneNumber("We can't text numbers in that country.", code="country_not_allowed")
     if number == settings.TWILIO_PHONE_NUMBER:
         raise InvalidPhoneNumber("That is our own number; link the number you text from.", code="service_number")
     if number_is_opted_out(number=number):
@@ -167,6 +230,7 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
             raise PhoneNumberOptedOut()
 
         _check_send_limits(user_id=user.pk, number=number, now=now)
+        _global_send_budget_take()
 
         if dropped:
             PhoneNumber.objects.filter(pk__in=[p.pk for p in dropped]).delete()
@@ -226,6 +290,13 @@ def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:
         now = timezone.now()
         if not phone.verification_code_hash or phone.verification_attempts >= max_attempts:
             raise VerificationFailed("No valid code: ask for a new one.", code="code_voided", attempts_remaining=0)
+        if _failures_today(phone.number) >= settings.SMS_VERIFICATION_MAX_FAILURES_PER_NUMBER_PER_DAY:
+            # Wrong codes count per number per day across resends: new codes do not buy new guesses.
+            raise VerificationFailed(
+                "Too many wrong codes for this number today: try again tomorrow.",
+                code="code_voided",
+                attempts_remaining=0,
+            )
         if phone.code_expires_at is None or phone.code_expires_at <= now:
             raise VerificationFailed("The code has expired: ask for a new one.", code="code_expired")
         expected = phone.verification_code_hash
@@ -250,6 +321,7 @@ def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:
             logger.info("number %s verified (user %s)", mask_phone(phone.number), user.pk)
             return phone
         phone.verification_attempts += 1
+        _failure_count(phone.number)
         remaining = max_attempts - phone.verification_attempts
         update = ["verification_attempts"]
         if remaining <= 0:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from performance import metrics
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
 from sms.selectors import phone_lookup_get
 from sms.services.linking import verification_code_generate
@@ -73,7 +74,8 @@ def test_link_normalises_to_e164_and_texts_a_six_digit_code(call, fake_twilio: F
     assert re.search(r"verification code is \d{6}\.", fake_twilio.sent[0].body)
 
 
-def test_number_with_country_code_keeps_its_country(call) -> None:
+def test_number_with_country_code_keeps_its_country(call, settings) -> None:
+    settings.SMS_VERIFICATION_ALLOWED_COUNTRIES = ["US", "GB"]
     response = call(_client(user_create()), "post", URL, {"phone_number": "+44 20 7183 8750"})
     assert response.status_code == 201
     assert response.json()["phone_number"] == "+442071838750"
@@ -81,6 +83,7 @@ def test_number_with_country_code_keeps_its_country(call) -> None:
 
 def test_default_region_applies_to_numbers_without_country_code(call, settings) -> None:
     settings.SMS_DEFAULT_REGION = "GB"
+    settings.SMS_VERIFICATION_ALLOWED_COUNTRIES = ["GB"]
     response = call(_client(user_create()), "post", URL, {"phone_number": "020 7183 8750"})
     assert response.status_code == 201
     assert response.json()["phone_number"] == "+442071838750"
@@ -368,7 +371,8 @@ def test_hourly_cap_window_slides(call) -> None:
     assert call(client, "post", URL, {"phone_number": NUMBER}).status_code == 201
 
 
-def test_at_most_ten_codes_per_user_per_day(call, fake_twilio: FakeTwilio) -> None:
+def test_at_most_ten_codes_per_user_per_day(call, fake_twilio: FakeTwilio, settings) -> None:
+    settings.SMS_LINK_REQUESTS_PER_USER_PER_HOUR = 100  # the daily cap, not the request cap
     client = _client(user_create())
     statuses = [call(client, "post", URL, {"phone_number": f"+1415555{1000 + i:04d}"}).status_code for i in range(11)]
     assert statuses == [201] * 10 + [429]
@@ -376,6 +380,50 @@ def test_at_most_ten_codes_per_user_per_day(call, fake_twilio: FakeTwilio) -> No
     assert response.json()["code"] == "user_daily_cap"
     assert 86000 < int(response["Retry-After"]) <= 86401
     assert len(fake_twilio.sent) == 10
+
+
+def test_numbers_outside_the_allowed_countries_are_refused(call, fake_twilio: FakeTwilio) -> None:
+    response = call(_client(user_create()), "post", URL, {"phone_number": "+44 20 7183 8750"})
+    assert (response.status_code, response.json()["code"]) == (400, "country_not_allowed")
+    assert fake_twilio.sent == [] and not PhoneNumber.objects.exists()
+
+
+def test_every_link_request_counts_so_numbers_cannot_be_probed(call, settings) -> None:
+    # "Taken", "claimed" and "opted out" answers tell something about a number: they count too.
+    other = _client(user_create())
+    call(other, "post", URL, {"phone_number": NUMBER})
+    prober = _client(user_create())
+    answers = [
+        call(prober, "post", URL, {"phone_number": NUMBER}).status_code
+        for _ in range(settings.SMS_LINK_REQUESTS_PER_USER_PER_HOUR + 1)
+    ]
+    assert answers == [409] * settings.SMS_LINK_REQUESTS_PER_USER_PER_HOUR + [429]
+    response = call(prober, "post", URL, {"phone_number": "+14155552999"})
+    assert response.json()["code"] == "link_hourly_cap" and int(response["Retry-After"]) > 0
+
+
+def test_the_service_daily_send_budget_stops_all_codes(call, fake_twilio: FakeTwilio, settings) -> None:
+    settings.SMS_VERIFICATION_GLOBAL_DAILY_LIMIT = 2
+    codes = [
+        call(_client(user_create()), "post", URL, {"phone_number": f"+1415555{3000 + i:04d}"}).json().get("code")
+        for i in range(3)
+    ]
+    assert codes == [None, None, "service_daily_cap"]
+    assert len(fake_twilio.sent) == 2
+    assert metrics.sample_total("smsgw_verification_budget_exhausted_total", {}) >= 1
+
+
+def test_wrong_codes_count_per_number_per_day_across_resends(call, fake_twilio: FakeTwilio, settings) -> None:
+    settings.SMS_VERIFICATION_MAX_FAILURES_PER_NUMBER_PER_DAY = 4
+    settings.SMS_VERIFICATION_RESEND_COOLDOWN = 0
+    client = _client(user_create())
+    call(client, "post", URL, {"phone_number": NUMBER})
+    for _ in range(3):
+        assert call(client, "post", VERIFY_URL, {"code": "000000"}).status_code == 400
+    call(client, "post", URL, {"phone_number": NUMBER})  # a resend: a fresh code, but not fresh guesses
+    assert call(client, "post", VERIFY_URL, {"code": "000000"}).json()["code"] == "code_invalid"
+    right = _last_code(fake_twilio)
+    assert call(client, "post", VERIFY_URL, {"code": right}).json()["code"] == "code_voided"
 
 
 def test_refused_requests_do_not_count_towards_the_caps(call) -> None:

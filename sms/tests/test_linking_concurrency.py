@@ -79,7 +79,8 @@ def test_cooldown_holds_under_racing_resends(fake_twilio: FakeTwilio) -> None:
     assert len(fake_twilio.sent) == 1
 
 
-def test_daily_cap_holds_under_racing_requests_for_many_numbers(fake_twilio: FakeTwilio) -> None:
+def test_daily_cap_holds_under_racing_requests_for_many_numbers(fake_twilio: FakeTwilio, settings) -> None:
+    settings.SMS_LINK_REQUESTS_PER_USER_PER_HOUR = 100  # the daily cap under test, not the request cap
     user = user_create()
     numbers = [f"+1415555{1000 + i:04d}" for i in range(14)]
     results = _race([_post(user, URL, {"phone_number": n}) for n in numbers])
