@@ -38,6 +38,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import LocationParseError
 from urllib3.util import Url, parse_url
+from urllib3.util.retry import Retry
 
 from performance import metrics
 from performance.pools import register_pool
@@ -179,7 +180,20 @@ def _guarded_pool_classes(allow_private: bool) -> dict[str, type[HTTPConnectionP
 class GuardedAdapter(HTTPAdapter):
     def __init__(self, *, allow_private: bool, pool_size: int) -> None:
         self.allow_private = allow_private
-        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0, pool_block=False)
+        # One retry of the GET on a connection or read error: a pooled keep-alive connection the
+        # host closed while idle (CDNs do) fails on reuse, and that is not the media's fault.
+        # Statuses and redirects are handled by the caller, never retried here.
+        retry = Retry(
+            total=1,
+            connect=1,
+            read=1,
+            redirect=0,
+            status=0,
+            other=0,
+            allowed_methods=frozenset({"GET"}),
+            raise_on_status=False,
+        )
+        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=retry, pool_block=False)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
