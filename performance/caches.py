@@ -9,6 +9,7 @@ of failing the request.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -147,6 +148,27 @@ def redis_client(alias: str = "default") -> Any | None:
     if hasattr(backend, "client"):
         return backend.client.get_client(write=True)
     return None
+
+
+def day_counter_add(name: str, amount: float = 1) -> float | None:
+    """Add ``amount`` to today's (UTC) counter ``name`` in Redis, kept two days; its new value.
+    None on the in-process cache of the embedded default, which keeps no counters."""
+    client = redis_client()
+    if client is None:
+        return None
+    key = f"smsgw:day:{name}:{time.strftime('%Y%m%d', time.gmtime())}"
+    pipe = client.pipeline()
+    pipe.incrbyfloat(key, amount)
+    pipe.expire(key, 2 * 24 * 3600)
+    return float(pipe.execute()[0])
+
+
+def day_counter_get(name: str) -> float:
+    """Today's (UTC) value of counter ``name``; 0 when unset or without Redis."""
+    client = redis_client()
+    if client is None:
+        return 0.0
+    return float(client.get(f"smsgw:day:{name}:{time.strftime('%Y%m%d', time.gmtime())}") or 0)
 
 
 def named_caches_get(*lookups: tuple[NamedCache, str]) -> list[Any] | None:

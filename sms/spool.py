@@ -16,7 +16,6 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from django.conf import settings
 
@@ -88,13 +87,9 @@ class SpoolEntry:
         )
 
 
-def _redis() -> Any | None:
-    return redis_client()
-
-
 def spool_push(entry: SpoolEntry) -> bool:
     """Keep ``entry`` until the database answers. False when Redis cannot take it either."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return False
     try:
@@ -108,7 +103,7 @@ def spool_push(entry: SpoolEntry) -> bool:
 
 def spool_claim(*, batch: int) -> list[tuple[bytes, SpoolEntry]]:
     """Take up to ``batch`` of the oldest entries; each must be acknowledged or it comes back."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return []
     deadline = time.time() + settings.SMS_SPOOL_INFLIGHT_SECONDS
@@ -123,7 +118,7 @@ def spool_claim(*, batch: int) -> list[tuple[bytes, SpoolEntry]]:
 
 
 def spool_ack(raw: bytes) -> None:
-    client = _redis()
+    client = redis_client()
     if client is not None:
         client.zrem(INFLIGHT_KEY, raw)
 
@@ -131,7 +126,7 @@ def spool_ack(raw: bytes) -> None:
 def spool_release(raws: list[bytes]) -> int:
     """Give back claimed entries not written (the database went away mid-batch), at once rather
     than after their in-flight deadline; ``raws`` in the order they were claimed."""
-    client = _redis()
+    client = redis_client()
     if client is None or not raws:
         return 0
     return int(client.eval(_RELEASE, 2, SPOOL_KEY, INFLIGHT_KEY, *reversed(raws)))
@@ -139,7 +134,7 @@ def spool_release(raws: list[bytes]) -> int:
 
 def spool_bury(raw: bytes, *, reason: str) -> None:
     """Move an entry that cannot be written to the dead-letter list (kept for an operator)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     pipe = client.pipeline()
@@ -152,7 +147,7 @@ def spool_bury(raw: bytes, *, reason: str) -> None:
 
 def spool_recover() -> int:
     """Hand back entries whose relay died before acknowledging them."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return 0
     return int(client.eval(_RECOVER, 2, SPOOL_KEY, INFLIGHT_KEY, time.time()))
@@ -167,7 +162,7 @@ class SpoolState:
 
 def spool_state() -> SpoolState | None:
     """Depth and age of the spool, read now (None without Redis)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return None
     pipe = client.pipeline(transaction=False)

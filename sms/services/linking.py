@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from performance import metrics
-from performance.caches import redis_client
+from performance.caches import day_counter_add, day_counter_get
 from sms.caches import phone_caches_invalidate
 from sms.exceptions import (
     InvalidPhoneNumber,
@@ -104,40 +104,17 @@ def _link_request_count(*, user_id: int) -> None:
 def _global_send_budget_take() -> None:
     """One code from the service's daily budget (SMS_VERIFICATION_GLOBAL_DAILY_LIMIT), so an
     SMS-pumping run over many accounts stops at a known cost. Without Redis: not counted."""
-    client = redis_client()
     limit = settings.SMS_VERIFICATION_GLOBAL_DAILY_LIMIT
-    if client is None or limit <= 0:
+    if limit <= 0:
         return
-    key = f"smsgw:verify-sends:{timezone.now():%Y%m%d}"
-    pipe = client.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 2 * 24 * 3600)
-    sent = int(pipe.execute()[0])
-    if sent > limit:
-        client.decr(key)
+    sent = day_counter_add("verification-sends")
+    if sent is not None and sent > limit:
+        day_counter_add("verification-sends", -1)
         metrics.VERIFICATION_BUDGET_EXHAUSTED.inc()
         logger.error("verification codes: the daily budget of %s is used up; refusing more today", limit)
         raise VerificationThrottled(
             "We can't send more codes today; try again tomorrow.", code="service_daily_cap", retry_after=3600
         )
-
-
-def _failure_key(number: str) -> str:
-    return f"smsgw:verify-fail:{number}:{timezone.now():%Y%m%d}"
-
-
-def _failures_today(number: str) -> int:
-    client = redis_client()
-    return 0 if client is None else int(client.get(_failure_key(number)) or 0)
-
-
-def _failure_count(number: str) -> None:
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline()
-        pipe.incr(_failure_key(number))
-        pipe.expire(_failure_key(number), 2 * 24 * 3600)
-        pipe.execute()
 
 
 def _retry_after(oldest: datetime, window: timedelta, now: datetime) -> int:
@@ -290,7 +267,10 @@ def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:
         now = timezone.now()
         if not phone.verification_code_hash or phone.verification_attempts >= max_attempts:
             raise VerificationFailed("No valid code: ask for a new one.", code="code_voided", attempts_remaining=0)
-        if _failures_today(phone.number) >= settings.SMS_VERIFICATION_MAX_FAILURES_PER_NUMBER_PER_DAY:
+        if (
+            day_counter_get(f"verification-failures:{phone.number}")
+            >= settings.SMS_VERIFICATION_MAX_FAILURES_PER_NUMBER_PER_DAY
+        ):
             # Wrong codes count per number per day across resends: new codes do not buy new guesses.
             raise VerificationFailed(
                 "Too many wrong codes for this number today: try again tomorrow.",
@@ -321,7 +301,7 @@ def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:
             logger.info("number %s verified (user %s)", mask_phone(phone.number), user.pk)
             return phone
         phone.verification_attempts += 1
-        _failure_count(phone.number)
+        day_counter_add(f"verification-failures:{phone.number}")
         remaining = max_attempts - phone.verification_attempts
         update = ["verification_attempts"]
         if remaining <= 0:

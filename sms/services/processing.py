@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from performance import metrics
-from performance.caches import redis_client
+from performance.caches import day_counter_add
 from sms.audio import AudioError, AudioTooLongError, AudioUnsupportedError, probe, speech_chunks
 from sms.clients.media import ByteBudget, DownloadedMedia, MediaError, get_media_client
 from sms.clients.speech import SpeechError, get_speech_client
@@ -277,17 +277,12 @@ def _speech_budget_take(*, user_id: int | None, seconds: float) -> None:
     """Count ``seconds`` of Speech against the user's daily allowance (Redis, per UTC day);
     over it, the voice note fails for good. Without Redis (the embedded default) there is no
     allowance to count."""
-    client = redis_client()
     limit = float(settings.SMS_SPEECH_SECONDS_PER_USER_PER_DAY)
-    if client is None or user_id is None or limit <= 0:
+    if user_id is None or limit <= 0:
         return
-    key = f"smsgw:speech:{user_id}:{timezone.now():%Y%m%d}"
-    pipe = client.pipeline()
-    pipe.incrbyfloat(key, seconds)
-    pipe.expire(key, 2 * 24 * 3600)
-    used = float(pipe.execute()[0])
-    if used > limit:
-        client.incrbyfloat(key, -seconds)  # what was refused is not spent
+    used = day_counter_add(f"speech:{user_id}", seconds)
+    if used is not None and used > limit:
+        day_counter_add(f"speech:{user_id}", -seconds)  # what was refused is not spent
         metrics.PROCESSING_ERRORS.labels("speech_budget").inc()
         raise ProcessingError(f"daily Speech allowance of {limit:.0f} s used", code="speech_budget")
 
