@@ -1,0 +1,91 @@
+"""Extraction: from a message's text, transcripts and media to enrichment items.
+
+The extractor is a class named in ``SMS_EXTRACTOR_CLASS`` (default :class:`DefaultExtractor`).
+To replace it (say, with an AI model), write a class with a no-argument constructor and one
+method::
+
+    class MyExtractor:
+        def extract(self, content: MessageContent) -> list[ExtractedItem]: ...
+
+It receives plain data — never model instances — and returns plain items; the pipeline stores
+them in one ``bulk_create`` as ``pending`` for the owner to review, so an extractor cannot
+change anything by itself. It must be deterministic enough to retry (a retried message calls
+it again from scratch) and should not do I/O besides reading the files it is given; if it calls
+a remote model, raise :class:`ExtractionUnavailableError` for errors worth retrying. Bodies and
+transcripts must never be logged.
+
+:class:`DefaultExtractor` yields a note per text (body, each transcript), a tag per distinct
+``#hashtag``, a contact per vCard entry (name, phones, emails), and a media item per image or
+video pointing at its stored file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class ExtractionUnavailableError(Exception):
+    """An extractor's outside dependency is down: the message is retried later."""
+
+    code = "extraction_unavailable"
+    is_transient = True
+
+
+@dataclass(frozen=True)
+class MediaContent:
+    """One downloaded attachment."""
+
+    attachment_id: int
+    index: int
+    content_type: str  # sniffed from the bytes
+    path: Path | None  # the downloaded temp file (None once removed)
+    stored_name: str = ""  # where images/videos were saved through Django's storage
+
+
+@dataclass(frozen=True)
+class TranscriptContent:
+    attachment_id: int
+    index: int
+    text: str
+    confidence: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MessageContent:
+    message_id: int
+    body: str
+    is_mms: bool
+    media: list[MediaContent] = field(default_factory=list)
+    transcripts: list[TranscriptContent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExtractedItem:
+    kind: str  # an ItemKind value
+    value: str
+    source: str  # an ItemSource value
+    attachment_id: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Extractor(Protocol):
+    def extract(self, content: MessageContent) -> list[ExtractedItem]: ...
+
+
+@lru_cache(maxsize=8)
+def _extractor_class(path: str) -> type:
+    cls: type = import_string(path)
+    return cls
+
+
+def get_extractor() -> Extractor:
+    """A new instance of the extractor class named in ``SMS_EXTRACTOR_CLASS``."""
+    extractor: Extractor = _extractor_class(settings.SMS_EXTRACTOR_CLASS)()
+    return extractor
