@@ -169,6 +169,8 @@ class ItemKind(models.TextChoices):
     CONTACT = "contact", "Contact"
     LOCATION = "location", "Location"
     MEDIA = "media", "Media"
+    PERSON = "person", "Person"
+    DATE = "date", "Date"
 
 
 class ItemSource(models.TextChoices):
