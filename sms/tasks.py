@@ -38,18 +38,23 @@ def _send_status_set(phone_number_id: int, code_hash: str, status: str, error: s
 
 
 @shared_task(bind=True, max_retries=VERIFICATION_SEND_MAX_RETRIES, ignore_result=True)
-def phone_number_verification_send(self: Any, phone_number_id: int, code: str) -> None:
-    """Text ``code`` to the number it was issued for.
+def phone_number_verification_send(self: Any, phone_number_id: int, sealed_code: str) -> None:
+    """Text the code sealed in ``sealed_code`` (``verification_code_seal``) to the number it was
+    issued for.
 
     Skips quietly when the row is gone (unlinked, account deleted), already verified, or the
     code was superseded by a newer one. Never texts an opted-out number. Twilio outages are
     retried by the worker with backoff (the HTTP client has already retried quickly); permanent errors are
     recorded for the GET to show, and 21610 marks the number opted out.
     """
-    from sms.services.linking import verification_code_hash
+    from sms.services.linking import verification_code_hash, verification_code_unseal
     from sms.services.opt_out import phone_number_opt_out_set
     from sms.services.outbound import outbound_sms_send
 
+    code = verification_code_unseal(phone_number_id=phone_number_id, sealed=sealed_code)
+    if code is None:
+        logger.warning("verification send %s: the sealed code does not open; not sending", phone_number_id)
+        return
     phone = PhoneNumber.objects.filter(pk=phone_number_id).first()
     if phone is None or phone.is_verified:
         return

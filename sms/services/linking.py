@@ -12,11 +12,15 @@ rules that protect users and our Twilio bill live here:
   expires; one number per user.
 
 Every change invalidates the ``phone_lookup`` and ``verification_status`` caches after commit so
-the webhook sees it at once. The code is texted by a Celery task enqueued on commit.
+the webhook sees it at once. The code is texted by a Celery task enqueued on commit; the task
+receives it sealed (:func:`verification_code_seal`), so the broker and the worker's logs never
+hold a usable code.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import logging
@@ -28,6 +32,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import phonenumbers
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -67,6 +73,30 @@ def verification_code_generate() -> str:
 def verification_code_hash(*, number: str, code: str) -> str:
     """HMAC-SHA256 of the code, bound to the number (a code for one number proves nothing for another)."""
     return salted_hmac("sms.phone-verification", f"{number}:{code}", algorithm="sha256").hexdigest()
+
+
+def _seal_key() -> AESGCM:
+    key = salted_hmac("sms.verification-code-seal", "aes-256-gcm", algorithm="sha256").digest()
+    return AESGCM(key)
+
+
+def verification_code_seal(*, phone_number_id: int, code: str) -> str:
+    """``code`` encrypted (AES-256-GCM, key derived from SECRET_KEY) and bound to the row: what
+    the send task receives instead of the code, so a reader of the broker (Redis) or of a task's
+    logged arguments learns nothing it could type back."""
+    nonce = secrets.token_bytes(12)
+    sealed = _seal_key().encrypt(nonce, code.encode(), str(phone_number_id).encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def verification_code_unseal(*, phone_number_id: int, sealed: str) -> str | None:
+    """The code sealed for this row, or None for anything else (forged, tampered, another row's,
+    sealed under another SECRET_KEY)."""
+    try:
+        data = base64.urlsafe_b64decode(sealed.encode())
+        return _seal_key().decrypt(data[:12], data[12:], str(phone_number_id).encode()).decode()
+    except (InvalidTag, ValueError, binascii.Error, UnicodeError):
+        return None
 
 
 def _lock_number(number: str) -> None:
@@ -173,11 +203,17 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
     """
     _link_request_count(user_id=int(user.pk))
     number = phone_number_normalize(number)
-    region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
+    parsed = phonenumbers.parse(number)
+    region = phonenumbers.region_code_for_number(parsed)
     if settings.SMS_VERIFICATION_ALLOWED_COUNTRIES and region not in settings.SMS_VERIFICATION_ALLOWED_COUNTRIES:
         raise InvalidPhoneNumber("We can't text numbers in that country.", code="country_not_allowed")
     if number == settings.TWILIO_PHONE_NUMBER:
         raise InvalidPhoneNumber("That is our own number; link the number you text from.", code="service_number")
+    number_type = phonenumbers.PhoneNumberType.to_string(phonenumbers.number_type(parsed))
+    if number_type not in settings.SMS_VERIFICATION_ALLOWED_NUMBER_TYPES:
+        # Premium-rate and shared-cost numbers are how SMS pumping earns; landlines, toll-free and
+        # pagers cannot read a code anyway.
+        raise InvalidPhoneNumber("We can only text mobile numbers.", code="number_type_not_allowed")
     if number_is_opted_out(number=number):
         raise PhoneNumberOptedOut()
 
@@ -245,7 +281,9 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
 def _enqueue_code(phone_number_id: int, code: str) -> None:
     from sms.tasks import phone_number_verification_send
 
-    phone_number_verification_send.delay(phone_number_id, code)
+    phone_number_verification_send.delay(
+        phone_number_id, verification_code_seal(phone_number_id=phone_number_id, code=code)
+    )
 
 
 def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:

@@ -76,17 +76,17 @@ def test_link_normalises_to_e164_and_texts_a_six_digit_code(call, fake_twilio: F
 
 def test_number_with_country_code_keeps_its_country(call, settings) -> None:
     settings.SMS_VERIFICATION_ALLOWED_COUNTRIES = ["US", "GB"]
-    response = call(_client(user_create()), "post", URL, {"phone_number": "+44 20 7183 8750"})
+    response = call(_client(user_create()), "post", URL, {"phone_number": "+44 7400 123456"})
     assert response.status_code == 201
-    assert response.json()["phone_number"] == "+442071838750"
+    assert response.json()["phone_number"] == "+447400123456"
 
 
 def test_default_region_applies_to_numbers_without_country_code(call, settings) -> None:
     settings.SMS_DEFAULT_REGION = "GB"
     settings.SMS_VERIFICATION_ALLOWED_COUNTRIES = ["GB"]
-    response = call(_client(user_create()), "post", URL, {"phone_number": "020 7183 8750"})
+    response = call(_client(user_create()), "post", URL, {"phone_number": "07400 123456"})
     assert response.status_code == 201
-    assert response.json()["phone_number"] == "+442071838750"
+    assert response.json()["phone_number"] == "+447400123456"
 
 
 @pytest.mark.parametrize("raw", ["12", "+1415555", "not a number", "+999 1234 5678", ""])
@@ -386,6 +386,33 @@ def test_numbers_outside_the_allowed_countries_are_refused(call, fake_twilio: Fa
     response = call(_client(user_create()), "post", URL, {"phone_number": "+44 20 7183 8750"})
     assert (response.status_code, response.json()["code"]) == (400, "country_not_allowed")
     assert fake_twilio.sent == [] and not PhoneNumber.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+1 800 555 0199",  # toll-free
+        "+1 900 555 0199",  # premium rate
+        "+44 20 7183 8750",  # landline
+        "+44 843 123 4567",  # premium rate / shared cost
+        "+44 70 1123 4567",  # personal number (forwarded, charged to the caller)
+    ],
+)
+def test_non_mobile_number_types_are_refused(call, fake_twilio: FakeTwilio, settings, number: str) -> None:
+    settings.SMS_VERIFICATION_ALLOWED_COUNTRIES = ["US", "CA", "GB"]
+    response = call(_client(user_create()), "post", URL, {"phone_number": number})
+    assert (response.status_code, response.json()["code"]) == (400, "number_type_not_allowed")
+    assert response.json()["detail"] == "We can only text mobile numbers."
+    assert fake_twilio.sent == [] and not PhoneNumber.objects.exists()
+
+
+def test_mobile_numbers_abroad_are_linked_when_their_country_is_allowed(
+    call, fake_twilio: FakeTwilio, settings
+) -> None:
+    settings.SMS_VERIFICATION_ALLOWED_COUNTRIES = ["US", "CA", "GB"]
+    response = call(_client(user_create()), "post", URL, {"phone_number": "+44 7400 123456"})
+    assert response.status_code == 201
+    assert [m.to for m in fake_twilio.sent] == ["+447400123456"]
 
 
 def test_every_link_request_counts_so_numbers_cannot_be_probed(call, settings) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from performance import metrics
 from sms.models import PhoneNumber, SendStatus
 from sms.selectors import number_is_opted_out, phone_number_status_get
 from sms.services.linking import phone_number_link
+from sms.services.linking import verification_code_seal as linking_seal
 from sms.tasks import phone_number_verification_send
 from sms.tests.factories import user_create
 from tests.fakes.twilio import FakeTwilio
@@ -160,8 +163,39 @@ def test_task_body_never_contains_more_than_the_code(
     assert "expires in 10 minutes" in fake_twilio.sent[0].body
 
 
+def test_the_task_arguments_never_hold_the_code(django_capture_on_commit_callbacks, monkeypatch) -> None:
+    """What travels through the broker is sealed: it opens only for its own row, and nothing in
+    it is the code a reader could type back."""
+    from sms.services import linking
+
+    codes: list[str] = []
+
+    def generate() -> str:
+        codes.append(real_generate())
+        return codes[-1]
+
+    real_generate = linking.verification_code_generate
+    monkeypatch.setattr(linking, "verification_code_generate", generate)
+    enqueued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(phone_number_verification_send, "delay", lambda *args: enqueued.append(args))
+    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
+    _run_send(callbacks)
+    [(phone_id, sealed)] = enqueued
+    assert phone_id == phone.pk
+    assert codes[0] not in sealed and not re.search(r"\d{6}", sealed)
+    assert linking.verification_code_unseal(phone_number_id=phone.pk, sealed=sealed) == codes[0]
+    assert linking.verification_code_unseal(phone_number_id=phone.pk + 1, sealed=sealed) is None
+    raw = bytearray(base64.urlsafe_b64decode(sealed))
+    raw[14] ^= 1  # one bit of the ciphertext
+    tampered = base64.urlsafe_b64encode(bytes(raw)).decode()
+    assert linking.verification_code_unseal(phone_number_id=phone.pk, sealed=tampered) is None
+    assert linking.verification_code_unseal(phone_number_id=phone.pk, sealed="not base64!") is None
+
+
 def test_task_ignores_a_wrong_code_argument(fake_twilio: FakeTwilio, django_capture_on_commit_callbacks) -> None:
     phone, _ = _issue_code(django_capture_on_commit_callbacks)
     # Someone who can enqueue tasks cannot make us text an arbitrary code.
     phone_number_verification_send.delay(phone.pk, "000000" if phone.verification_code_hash else "1")
+    forged = linking_seal(phone_number_id=phone.pk + 1, code="000000")  # sealed for another row
+    phone_number_verification_send.delay(phone.pk, forged)
     assert all("000000" not in m.body for m in fake_twilio.sent)
