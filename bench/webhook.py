@@ -112,7 +112,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from django_redis import get_redis_connection
 from sms.models import InboundMessage, OptOut, PhoneNumber
-from sms.selectors import phone_lookup_get
+from sms.senders import sender_get
 
 redis = get_redis_connection("default")
 for pattern in ("smsgw:*", "*nc:*", "_kombu*", "sms", "unacked*"):
@@ -131,7 +131,7 @@ PhoneNumber.objects.bulk_create(
     batch_size=2000,
 )
 for i in range(n):
-    phone_lookup_get(number=f"+1555{{i:07d}}")
+    sender_get(number=f"+1555{{i:07d}}")
 print("prepared", n, "verified senders")
 """
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)

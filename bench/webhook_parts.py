@@ -57,7 +57,7 @@ def main() -> None:
 
     from sms.intake import inbound_sms_parse
     from sms.ratelimit import rate_limit_hit
-    from sms.selectors import sender_state_get
+    from sms.senders import sender_state_get
     from sms.services import intake
     from sms.tasks import process_inbound_message
 

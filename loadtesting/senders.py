@@ -15,10 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from loadtesting.traffic import sender_number
-from sms.caches import phone_caches_invalidate
 from sms.models import PhoneNumber
 from sms.ratelimit import rate_limit_reset
-from sms.selectors import phone_lookup_get
+from sms.senders import sender_forget, sender_get
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +53,9 @@ def senders_setup(*, count: int, warm_cache: bool = True) -> dict[str, int]:
             is_verified=True, verified_at=now, opted_out_at=None
         )
     for number in numbers:
-        phone_caches_invalidate(number=number)
+        sender_forget(number=number)
         rate_limit_reset(number=number)
         if warm_cache:
-            phone_lookup_get(number=number)
+            sender_get(number=number)
     logger.info("loadtest: %d senders ready (%d created)", count, created)
     return {"senders": count, "created": created}

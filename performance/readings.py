@@ -20,6 +20,7 @@ from django.core.cache import caches
 from prometheus_client import CollectorRegistry
 
 from performance import metrics
+from performance.caches import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +34,6 @@ TRACKED_PREFIXES = ("smsgw_", "django_http_responses_total_by_status")
 
 Labels = tuple[tuple[str, str], ...]
 Totals = dict[tuple[str, Labels], float]
-
-
-def _redis() -> Any | None:
-    backend = caches["default"]
-    if not hasattr(backend, "client"):
-        return None
-    return backend.client.get_client(write=True)
 
 
 def current_totals(registry: CollectorRegistry | None = None) -> Totals:
@@ -71,14 +65,14 @@ def universe() -> str:
 
 
 def _load(key: str) -> Any:
-    client = _redis()
+    client = redis_client()
     raw = client.get(key) if client is not None else caches["default"].get(key)
     return json.loads(raw) if raw else None
 
 
 def _store(key: str, value: Any) -> None:
     data = json.dumps(value)
-    client = _redis()
+    client = redis_client()
     if client is not None:
         client.set(key, data)
     else:
@@ -193,7 +187,7 @@ def _sample(totals: Totals) -> dict[str, float]:
 def throughput_record(totals: Totals | None = None, min_interval: float = 5.0) -> None:
     """Append a (time, webhooks, processed) sample to the shared history, at most one per
     ``min_interval`` seconds across all processes (a Redis lock decides who records)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     if not client.set(SAMPLE_LOCK_KEY + ":" + universe(), "1", nx=True, px=max(int(min_interval * 1000), 1)):
@@ -211,7 +205,7 @@ def throughput(totals: Totals, windows: tuple[int, ...] = (60, 300)) -> dict[str
     stored sample inside the window to now. ``seconds`` is the span really covered (shorter
     than the window right after a start); rates are None until a sample is 1 s old."""
     now = _sample(totals)
-    client = _redis()
+    client = redis_client()
     history = [json.loads(raw) for raw in client.lrange(samples_key(), 0, -1)] if client is not None else []
     result: dict[str, dict[str, float | None]] = {}
     for window in windows:

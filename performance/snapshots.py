@@ -20,9 +20,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 
 from performance import metrics
+from performance.caches import redis_client
 from performance.pools import pool_stats
 
 logger = logging.getLogger(__name__)
@@ -33,14 +33,6 @@ PROCESS_STARTED_AT = time.time()
 
 _publisher_lock = threading.Lock()
 _publisher_pid: int | None = None
-
-
-def _redis() -> Any | None:
-    """The raw Redis client of the default cache, or None when the cache is not Redis."""
-    backend = caches["default"]
-    if not hasattr(backend, "client"):
-        return None
-    return backend.client.get_client(write=True)
 
 
 def process_role() -> str:
@@ -85,7 +77,7 @@ def _gauged_snapshot() -> dict[str, Any]:
 def publish_snapshot() -> dict[str, Any]:
     """Publish this process's snapshot (and its pool gauges); returns it."""
     snapshot = _gauged_snapshot()
-    client = _redis()
+    client = redis_client()
     if client is not None:
         client.set(process_key(), json.dumps(snapshot), ex=snapshot_ttl())
     return snapshot
@@ -97,7 +89,7 @@ def all_snapshots() -> list[dict[str, Any]]:
     Raises the Redis error when the others cannot be read; ``local_snapshot()`` still works.
     """
     own = _gauged_snapshot()
-    client = _redis()
+    client = redis_client()
     if client is None:
         return [own]
     client.set(process_key(), json.dumps(own), ex=snapshot_ttl())
@@ -129,7 +121,7 @@ def pool_totals(snapshots: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 def unpublish_snapshot() -> None:
     """Drop this process's snapshot at a clean exit (a killed process expires with the TTL)."""
     try:
-        client = _redis()
+        client = redis_client()
         if client is not None:
             client.delete(process_key())
     except Exception:

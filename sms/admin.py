@@ -12,7 +12,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
 from sms.models import (
     EnrichmentItem,
@@ -24,6 +23,7 @@ from sms.models import (
     VerificationCodeSend,
 )
 from sms.reprocessing import inbound_messages_reprocess
+from sms.senders import sender_forget
 from sms.services.accounts import user_delete
 from sms.services.opt_out import phone_number_opt_out_set
 
@@ -80,18 +80,18 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         previous = PhoneNumber.objects.filter(pk=obj.pk).values_list("user_id", flat=True).first()
         super().save_model(request, obj, form, change)
         for user_id in {previous, obj.user_id} - {None}:
-            transaction.on_commit(partial(phone_caches_invalidate, number=obj.number, user_id=user_id))
+            transaction.on_commit(partial(sender_forget, number=obj.number, user_id=user_id))
 
     def delete_model(self, request: HttpRequest, obj: PhoneNumber) -> None:
         number, user_id = obj.number, obj.user_id
         super().delete_model(request, obj)
-        transaction.on_commit(partial(phone_caches_invalidate, number=number, user_id=user_id))
+        transaction.on_commit(partial(sender_forget, number=number, user_id=user_id))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PhoneNumber]) -> None:
         gone = list(queryset.values_list("number", "user_id"))
         super().delete_queryset(request, queryset)
         for number, user_id in gone:
-            transaction.on_commit(partial(phone_caches_invalidate, number=number, user_id=user_id))
+            transaction.on_commit(partial(sender_forget, number=number, user_id=user_id))
 
 
 class MediaAttachmentInline(admin.TabularInline):

@@ -13,20 +13,13 @@ class SmsConfig(AppConfig):
     def ready(self) -> None:
         from performance.backlog import register_backlog
         from performance.caches import register_cache_catalog
-        from sms import caches, dashboard, relay
+        from sms import dashboard, relay
+        from sms.senders import sender_caches
 
         dashboard.register()
         register_backlog("outbox", relay.outbox_backlogs)
         register_backlog("spool", relay.spool_backlogs)
-        register_cache_catalog(
-            lambda: [
-                caches.phone_lookup_cache(),
-                caches.verification_status_cache(),
-                caches.rate_limit_status_cache(),
-                caches.instructions_sent_cache(),
-                caches.keyword_replies_cache(),
-            ]
-        )
+        register_cache_catalog(sender_caches)
         # However a user is deleted, their files and Redis keys go too (sms.services.accounts).
         pre_delete.connect(_user_pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="sms_user_purge")
         # A new password revokes every API token of the user (smsgateway/tokens.py).

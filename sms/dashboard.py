@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from performance.dashboard import Cell, DashboardAction, DashboardPanel, register_action, register_panel
-from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
 from sms.models import InboundMessage, MessageStatus, PhoneNumber
 from sms.selectors import DeliveryRate, delivery_rates_get
+from sms.senders import sender_forget
 
 RECENT_FAILURES = 20
 DELIVERY_WINDOW_HOURS = 24
@@ -94,7 +94,7 @@ def normalize_number(raw: str) -> str:
 def invalidate_phone_number(raw: str) -> str:
     number = normalize_number(raw)
     user_id = PhoneNumber.objects.filter(number=number).values_list("user_id", flat=True).first()
-    phone_caches_invalidate(number=number, user_id=user_id)
+    sender_forget(number=number, user_id=user_id)
     return f"Forgot the cached entries of {mask_phone(number)}."
 
 

@@ -7,22 +7,25 @@ can never let more than the limit through, and it costs one Redis round trip. A 
 already in the window (a Twilio retry) is allowed without being counted twice. When a sender
 is over the limit the script also claims, once per window, the right to tell them so.
 
-rate_limit_reset() forgets a number's window (account deletion, admin action).
+The limiter also keeps a memo, "over the limit until <ts>", in the ``rate_limit_status`` named
+cache: the webhook reads it with the sender state (``sms.senders``), so a flood from one number
+costs one read per message and no script call. rate_limit_reset() forgets a number's window and
+memo (account deletion, admin action).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
 from performance import metrics
-from sms.caches import rate_limit_status_cache
+from performance.caches import NamedCache, named_cache, redis_client
 from sms.masking import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -39,20 +42,20 @@ local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZSCORE', KEYS[1], ARGV[3]) then
-  return {1, 0, 0, redis.call('ZCARD', KEYS[1])}
+  return {1, 0, 0}
 end
 local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
-  return {1, 0, 0, count + 1}
+  return {1, 0, 0}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local retry = window
 if oldest[2] then retry = tonumber(oldest[2]) + window - now end
 if retry < 1 then retry = 1 end
 local told = redis.call('SET', KEYS[2], '1', 'NX', 'PX', retry)
-return {0, retry, told and 1 or 0, count}
+return {0, retry, told and 1 or 0}
 """
 
 
@@ -61,8 +64,6 @@ class RateLimitResult:
     is_allowed: bool
     retry_after: float  # seconds until a slot frees (0 when allowed)
     should_notify: bool  # first refusal in this window: tell the sender
-    count: int  # messages in the window, this one included when allowed
-    is_checked: bool = True  # False: Redis did not answer and the message was let through
 
 
 def rate_limit_key(number: str) -> str:
@@ -71,12 +72,6 @@ def rate_limit_key(number: str) -> str:
 
 def _notified_key(number: str) -> str:
     return KEY_PREFIX + "told:" + number
-
-
-def _redis() -> Any | None:
-    if hasattr(cache, "client"):  # django-redis
-        return cache.client.get_client(write=True)
-    return None
 
 
 _script_cache: dict[int, Any] = {}
@@ -93,32 +88,51 @@ def _script(client: Any) -> Any:
 def rate_limit_hit(*, number: str, member: str, limit: int | None = None) -> RateLimitResult:
     """Check and count one message from ``number`` (``member``: its MessageSid) atomically."""
     limit = settings.SMS_RATE_LIMIT_PER_HOUR if limit is None else limit
-    client = _redis()
+    client = redis_client()
     if client is None:
         return _local_hit(number, member, limit)
     try:
-        allowed, retry_ms, told, count = _script(client)(
+        allowed, retry_ms, told = _script(client)(
             keys=[rate_limit_key(number), _notified_key(number)], args=[WINDOW_SECONDS * 1000, limit, member]
         )
     except Exception:
         metrics.RATE_LIMIT_UNAVAILABLE.inc()
         logger.warning("rate limit unavailable, accepting message from %s unchecked", mask_phone(number), exc_info=True)
-        return RateLimitResult(is_allowed=True, retry_after=0.0, should_notify=False, count=0, is_checked=False)
-    return RateLimitResult(
-        is_allowed=bool(allowed), retry_after=int(retry_ms) / 1000, should_notify=bool(told), count=int(count)
-    )
+        return RateLimitResult(is_allowed=True, retry_after=0.0, should_notify=False)
+    return RateLimitResult(is_allowed=bool(allowed), retry_after=int(retry_ms) / 1000, should_notify=bool(told))
 
 
 def rate_limit_reset(*, number: str) -> None:
     """Forget the sender's window and any cached over-limit state."""
-    client = _redis()
+    client = redis_client()
     if client is not None:
         client.delete(rate_limit_key(number), _notified_key(number))
     else:
         with _local_lock:
             _local_windows.pop(number, None)
             _local_told.pop(number, None)
-    rate_limit_status_cache().delete(number)
+    rate_limit_memo_forget(number)
+
+
+def rate_limit_memo_cache() -> NamedCache:
+    """E.164 number -> epoch seconds until which it is over the limit."""
+    return named_cache("rate_limit_status", settings.CACHE_RATE_LIMIT_TTL)
+
+
+def rate_limit_memo_set(number: str, retry_after: float) -> None:
+    """Remember that ``number`` is over the limit for ``retry_after`` seconds."""
+    rate_limit_memo_cache().set(
+        number, time.time() + retry_after, ttl=max(1, min(math.ceil(retry_after), settings.CACHE_RATE_LIMIT_TTL))
+    )
+
+
+def rate_limit_memo_until(value: Any) -> float | None:
+    """The memo's cached ``value`` read as "over the limit until" (None: not, or no longer)."""
+    return float(value) if isinstance(value, int | float) and value > time.time() else None
+
+
+def rate_limit_memo_forget(number: str) -> None:
+    rate_limit_memo_cache().delete(number)
 
 
 # --- Embedded default (no Redis): the same semantics, in this process -------------------
@@ -133,12 +147,12 @@ def _local_hit(number: str, member: str, limit: int) -> RateLimitResult:
         window = {m: t for m, t in _local_windows.get(number, {}).items() if t > now - WINDOW_SECONDS}
         _local_windows[number] = window
         if member in window:
-            return RateLimitResult(True, 0.0, False, len(window))
+            return RateLimitResult(True, 0.0, False)
         if len(window) < limit:
             window[member] = now
-            return RateLimitResult(True, 0.0, False, len(window))
+            return RateLimitResult(True, 0.0, False)
         retry = max(min(window.values()) + WINDOW_SECONDS - now, 0.001)
         told = _local_told.get(number, 0.0) <= now
         if told:
             _local_told[number] = now + retry
-        return RateLimitResult(False, retry, told, len(window))
+        return RateLimitResult(False, retry, told)

@@ -1,120 +1,16 @@
-"""Reads of the SMS domain."""
+"""Reads of the SMS domain: a user's number status, their items, delivery rates. What is known
+about a sender number is read through ``sms.senders``."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import QuerySet
 
-from performance.caches import MISSING, named_caches_get
-from sms.caches import (
-    instructions_sent_cache,
-    phone_lookup_cache,
-    rate_limit_status_cache,
-    verification_status_cache,
-)
+from performance.caches import MISSING
 from sms.models import EnrichmentItem, PhoneNumber
-
-
-@dataclass(frozen=True)
-class SenderInfo:
-    """What the webhook needs to know about a linked number."""
-
-    user_id: int
-    is_verified: bool
-    is_opted_out: bool
-
-
-@dataclass(frozen=True)
-class SenderState:
-    """Everything the webhook needs about a number, linked or not, from one cache round trip."""
-
-    number: str
-    user_id: int | None
-    is_verified: bool
-    is_opted_out: bool
-    limited_until: float | None  # epoch seconds; set while the number is known to be over the rate limit
-    instructions_sent: str | None = None  # the outcome whose instructions went to this number lately
-
-    @property
-    def sender(self) -> SenderInfo | None:
-        if self.user_id is None:
-            return None
-        return SenderInfo(self.user_id, self.is_verified, self.is_opted_out)
-
-
-# Cached phone_lookup entry: (user_id or None, is_verified, is_opted_out). Unlinked numbers are
-# cached too (negative result, with their opt-out), so unknown senders cost no query either.
-PhoneEntry = tuple[int | None, bool, bool]
-
-_PHONE_ENTRY_SQL = (
-    "SELECT p.user_id, p.verified, (o.id IS NOT NULL OR p.opted_out_at IS NOT NULL) "
-    "FROM (SELECT CAST(%s AS varchar(32)) AS number) AS q "
-    "LEFT JOIN sms_phonenumber AS p ON p.number = q.number "
-    "LEFT JOIN sms_optout AS o ON o.number = q.number"
-)
-
-
-def _phone_entry_load(number: str) -> PhoneEntry:
-    """One indexed query (both joins use unique indexes) for linked and unlinked numbers alike."""
-    with connection.cursor() as cursor:
-        cursor.execute(_PHONE_ENTRY_SQL, [number])
-        row = cursor.fetchone()
-    assert row is not None
-    user_id, is_verified, is_opted_out = row
-    return (user_id, bool(is_verified) if user_id is not None else False, bool(is_opted_out))
-
-
-def _phone_entry_get(number: str) -> PhoneEntry:
-    cache = phone_lookup_cache()
-    cached = cache.get(number)
-    if cached is not MISSING and isinstance(cached, tuple):
-        return cached
-    entry = _phone_entry_load(number)
-    cache.set(number, entry)
-    return entry
-
-
-def phone_lookup_get(*, number: str) -> SenderInfo | None:
-    """The sender behind ``number`` (None when no user linked it), through the phone_lookup cache.
-
-    Negative results are cached too; phone_caches_invalidate() forgets both kinds.
-    """
-    user_id, is_verified, is_opted_out = _phone_entry_get(number)
-    if user_id is None:
-        return None
-    return SenderInfo(user_id, is_verified, is_opted_out)
-
-
-def number_is_opted_out(*, number: str) -> bool:
-    """Whether ``number`` asked us (STOP) to send nothing, linked or not. Every outbound path checks this."""
-    return _phone_entry_get(number)[2]
-
-
-def sender_state_get(*, number: str) -> SenderState:
-    """The sender, its over-limit state and the instructions it was sent, read from three named
-    caches in one round trip (MGET).
-
-    A phone_lookup miss costs one query and one cache write; a cache outage is counted and
-    falls back to the database, so the webhook keeps working without Redis.
-    """
-    lookup = phone_lookup_cache()
-    values = named_caches_get(
-        (lookup, number), (rate_limit_status_cache(), number), (instructions_sent_cache(), number)
-    )
-    entry, limited, instructed = values if values is not None else (MISSING, MISSING, MISSING)
-    if entry is MISSING or not isinstance(entry, tuple):
-        entry = _phone_entry_load(number)
-        if values is not None:
-            lookup.set(number, entry)
-    limited_until = float(limited) if isinstance(limited, int | float) and limited > time.time() else None
-    user_id, is_verified, is_opted_out = entry
-    instructions = instructed if isinstance(instructed, str) else None
-    return SenderState(number, user_id, is_verified, is_opted_out, limited_until, instructions)
-
+from sms.senders import verification_status_cache
 
 # --- Phone linking and enrichment review ------------------------------------------------
 
@@ -147,7 +43,7 @@ _STATUS_FIELDS = (
 
 def phone_number_status_get(*, user_id: int) -> PhoneNumberStatus | None:
     """The user's number and its verification/send status (None: no number), through the
-    ``verification_status`` cache; phone_caches_invalidate() forgets it on every change."""
+    ``verification_status`` cache; sender_forget() forgets it on every change."""
     cache = verification_status_cache()
     key = str(user_id)
     cached = cache.get(key)

@@ -9,7 +9,6 @@ from celery import shared_task
 from django.conf import settings
 
 from performance import metrics
-from sms.caches import verification_status_cache
 from sms.clients.twilio import (
     TwilioInvalidNumberError,
     TwilioPermanentError,
@@ -18,7 +17,7 @@ from sms.clients.twilio import (
 )
 from sms.masking import mask_phone
 from sms.models import OutboundPurpose, PhoneNumber, SendStatus
-from sms.selectors import number_is_opted_out
+from sms.senders import number_is_opted_out, verification_status_cache
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from django.utils import timezone
 from loadtesting.senders import senders_setup
 from loadtesting.traffic import sender_number
 from performance.caches import MISSING
-from sms.caches import phone_lookup_cache
 from sms.models import PhoneNumber
 from sms.ratelimit import rate_limit_key
+from sms.senders import phone_lookup_cache
 
 pytestmark = pytest.mark.django_db
 

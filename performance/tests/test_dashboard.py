@@ -7,7 +7,7 @@ from django.test import Client
 
 from performance import readings
 from performance.caches import named_cache
-from sms.caches import phone_lookup_cache, verification_status_cache
+from sms.senders import phone_lookup_cache, verification_status_cache
 from sms.tests.factories import inbound_message_create, phone_number_create
 
 pytestmark = pytest.mark.django_db

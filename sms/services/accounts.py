@@ -16,9 +16,9 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import Q
 
-from sms.caches import phone_caches_invalidate, verification_status_cache
 from sms.models import InboundMessage, MediaAttachment, PhoneNumber
 from sms.ratelimit import rate_limit_reset
+from sms.senders import sender_forget, verification_status_cache
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,6 @@ def _leftovers_remove(leftovers: _Leftovers) -> None:
         except OSError:
             logger.warning("could not delete stored media %s of deleted user %s", name, leftovers.user_id)
     for number in leftovers.numbers:
-        phone_caches_invalidate(number=number, user_id=leftovers.user_id)
+        sender_forget(number=number, user_id=leftovers.user_id)
         rate_limit_reset(number=number)
     verification_status_cache().delete(str(leftovers.user_id))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import enum
 import logging
 import math
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -29,19 +28,13 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from performance import metrics
-from sms.caches import (
-    instructions_sent_cache,
-    keyword_replies_cache,
-    phone_caches_invalidate,
-    rate_limit_status_cache,
-)
 from sms.exceptions import SmsError
 from sms.intake import InboundSms
 from sms.keywords import Keyword, keyword_of
 from sms.masking import mask_phone
 from sms.models import InboundMessage, MediaAttachment, MessageStatus
-from sms.ratelimit import rate_limit_hit
-from sms.selectors import SenderState, sender_state_get
+from sms.ratelimit import rate_limit_hit, rate_limit_memo_set
+from sms.senders import SenderState, instructions_claim, keyword_reply_claim, sender_forget, sender_state_get
 from sms.services.opt_out import phone_number_opt_out_set
 from sms.spool import SpoolEntry, spool_push
 
@@ -177,11 +170,7 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
     limit = rate_limit_hit(number=sms.from_number, member=sms.message_sid)
     if not limit.is_allowed:
         metrics.RATE_LIMIT_HITS.inc()
-        rate_limit_status_cache().set(
-            sms.from_number,
-            time.time() + limit.retry_after,
-            ttl=max(1, min(math.ceil(limit.retry_after), settings.CACHE_RATE_LIMIT_TTL)),
-        )
+        rate_limit_memo_set(sms.from_number, limit.retry_after)
         logger.info("rate limit: %s over %s/h", mask_phone(sms.from_number), settings.SMS_RATE_LIMIT_PER_HOUR)
         reply = rate_limit_reply(limit.retry_after) if limit.should_notify and not state.is_opted_out else None
         return IntakeResult(Outcome.RATE_LIMITED, reply)
@@ -198,7 +187,7 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
         # The cached sender is stale: the user was deleted (the foreign key refused the row)
         # and nobody invalidated the cache. Forget it and decide again from the database.
         logger.warning("stale phone_lookup entry for %s; retrying from the database", mask_phone(sms.from_number))
-        phone_caches_invalidate(number=sms.from_number)
+        sender_forget(number=sms.from_number)
         return _receive(sms, received_at=received_at, _retry=False)
     if message_id is None:
         return IntakeResult(Outcome.DUPLICATE, ack)
@@ -246,7 +235,7 @@ def _keyword(
         reply = settings.SMS_HELP_REPLY
     if not _or_spool(record_and_act, reply=reply):
         return IntakeResult(Outcome.DUPLICATE)
-    if reply is not None and not keyword_replies_cache().add(f"{outcome.value}:{sms.from_number}", 1):
+    if reply is not None and not keyword_reply_claim(number=sms.from_number, outcome=outcome.value):
         reply = None  # told lately (or no record of it: then say nothing, replies are paid)
     return IntakeResult(outcome, reply)
 
@@ -267,17 +256,7 @@ def rate_limit_reply(retry_after: float) -> str:
 def _instructions(state: SenderState, outcome: Outcome, text: str) -> IntakeResult:
     """Link/verify instructions, at most once per number per SMS_INSTRUCTIONS_INTERVAL. Whether
     they went already came with the sender state, so a repeat costs no further round trip."""
-    if state.is_opted_out or state.instructions_sent == outcome.value:
-        return IntakeResult(outcome)
-    marker = instructions_sent_cache()
-    # The atomic add decides between two deliveries at once; a number that got the other
-    # instructions (unknown, then linked but unverified) is told again.
-    first = marker.add(state.number, outcome.value)
-    if first is False and state.instructions_sent is not None:
-        first = marker.set(state.number, outcome.value)
-    # Without a record of what we sent (None: Redis down), send nothing: replies are paid, and a
-    # loop must be impossible.
-    return IntakeResult(outcome, text if first else None)
+    return IntakeResult(outcome, text if instructions_claim(state=state, outcome=outcome.value) else None)
 
 
 _INSERT_SQL = (

@@ -42,7 +42,6 @@ from django.utils.crypto import salted_hmac
 
 from performance import metrics
 from performance.caches import day_counter_add, day_counter_get
-from sms.caches import phone_caches_invalidate
 from sms.exceptions import (
     InvalidPhoneNumber,
     PhoneNumberAlreadyLinked,
@@ -58,7 +57,7 @@ from sms.masking import mask_phone
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
 from sms.numbers import phone_number_normalize
 from sms.ratelimit import rate_limit_hit
-from sms.selectors import number_is_opted_out
+from sms.senders import number_is_opted_out, sender_forget
 
 logger = logging.getLogger(__name__)
 
@@ -270,8 +269,8 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
         VerificationCodeSend.objects.create(user_id=user.pk, number=number, created_at=now)
 
         for old in dropped:
-            transaction.on_commit(partial(phone_caches_invalidate, number=old.number, user_id=old.user_id))
-        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user.pk))
+            transaction.on_commit(partial(sender_forget, number=old.number, user_id=old.user_id))
+        transaction.on_commit(lambda: sender_forget(number=number, user_id=user.pk))
         transaction.on_commit(lambda: _enqueue_code(phone.pk, code))
 
     logger.info("verification code issued for %s (user %s)", mask_phone(number), user.pk)
@@ -335,7 +334,7 @@ def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:
                 ]
             )
             number, user_id = phone.number, phone.user_id
-            transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
+            transaction.on_commit(lambda: sender_forget(number=number, user_id=user_id))
             logger.info("number %s verified (user %s)", mask_phone(phone.number), user.pk)
             return phone
         phone.verification_attempts += 1
@@ -363,5 +362,5 @@ def phone_number_unlink(*, user: AbstractBaseUser) -> None:
             raise PhoneNumberNotLinked()
         number, user_id = phone.number, phone.user_id
         phone.delete()
-        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
+        transaction.on_commit(lambda: sender_forget(number=number, user_id=user_id))
     logger.info("number %s unlinked (user %s)", mask_phone(number), user_id)

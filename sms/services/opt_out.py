@@ -7,9 +7,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from sms.caches import phone_caches_invalidate
 from sms.masking import mask_phone
 from sms.models import OptOut, PhoneNumber
+from sms.senders import sender_forget
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def phone_number_opt_out_set(*, number: str, opted_out: bool, keyword: str = "")
                 or changed
             )
         user_id = PhoneNumber.objects.filter(number=number).values_list("user_id", flat=True).first()
-        transaction.on_commit(lambda: phone_caches_invalidate(number=number, user_id=user_id))
+        transaction.on_commit(lambda: sender_forget(number=number, user_id=user_id))
     if changed:
         logger.info("number %s opted %s", mask_phone(number), "out" if opted_out else "in")
     return changed

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from performance import metrics
-from sms.caches import verification_status_cache
 from sms.clients.twilio import TwilioError, TwilioRecipientOptedOutError, get_twilio_client
 from sms.masking import mask_phone
 from sms.models import (
@@ -27,6 +26,7 @@ from sms.models import (
     PhoneNumber,
     SendStatus,
 )
+from sms.senders import verification_status_cache
 
 logger = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ from sms.media_types import (
     VIDEO_TYPES,
 )
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
-from sms.selectors import number_is_opted_out
+from sms.senders import number_is_opted_out
 from sms.services.outbound import outbound_sms_send
 
 logger = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ from django.core.files.base import ContentFile
 from django_redis import get_redis_connection
 from knox.models import AuthToken
 
-from sms.caches import rate_limit_status_cache
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, PhoneNumber, VerificationCodeSend
-from sms.ratelimit import rate_limit_key
-from sms.selectors import phone_lookup_get, phone_number_status_get
+from sms.ratelimit import rate_limit_key, rate_limit_memo_cache
+from sms.selectors import phone_number_status_get
+from sms.senders import sender_get
 from sms.services.accounts import user_delete
 from sms.tests.factories import enrichment_item_create, inbound_message_create, phone_number_create, user_create
 from smsgateway.tokens import api_token_create
@@ -55,11 +55,11 @@ def _account(number: str) -> Account:
     enrichment_item_create(user=user, message=message)
     enrichment_item_create(user=user, message=message, media=media, kind="media", value="card.jpg", source="mms")
     # Caches and rate-limit state, as the webhook and the API leave them.
-    assert phone_lookup_get(number=number) is not None
+    assert sender_get(number=number) is not None
     assert phone_number_status_get(user_id=user.pk) is not None
     redis = get_redis_connection("default")
     redis.zadd(rate_limit_key(number), {"m1": 1.0})
-    rate_limit_status_cache().set(number, 1234567890)
+    rate_limit_memo_cache().set(number, 1234567890)
     return Account(user=user, user_id=user.pk, number=number, files=files)
 
 
@@ -171,9 +171,9 @@ def test_deleting_a_user_without_sms_data_works(on_commit) -> None:
 
 def test_webhook_lookup_forgets_a_deleted_sender_at_once(on_commit) -> None:
     gone = _account("+14155550111")
-    assert phone_lookup_get(number=gone.number) is not None  # cached as a verified sender
+    assert sender_get(number=gone.number) is not None  # cached as a verified sender
     on_commit(lambda: user_delete(user=gone.user))
-    assert phone_lookup_get(number=gone.number) is None
+    assert sender_get(number=gone.number) is None
 
 
 def test_numbers_only_typed_by_the_user_keep_their_messages_and_window(on_commit) -> None:

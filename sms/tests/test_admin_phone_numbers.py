@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from sms.models import PhoneNumber
-from sms.selectors import SenderInfo, phone_lookup_get, phone_number_status_get
+from sms.selectors import phone_number_status_get
+from sms.senders import SenderInfo, sender_get
 from sms.tests.factories import phone_number_create, user_create
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def admin_client_(client: Any) -> Any:
 
 
 def _lookup(number: str = NUMBER) -> SenderInfo:
-    info = phone_lookup_get(number=number)
+    info = sender_get(number=number)
     assert info is not None
     return info
 
@@ -71,22 +72,22 @@ def test_admin_unverify_is_seen_by_the_sender_lookup(admin_client_, django_captu
 
 def test_admin_delete_is_seen_by_the_sender_lookup(admin_client_, django_capture_on_commit_callbacks) -> None:
     phone = phone_number_create(number=NUMBER, verified=True)
-    assert phone_lookup_get(number=NUMBER) is not None
+    assert sender_get(number=NUMBER) is not None
     with django_capture_on_commit_callbacks(execute=True):
         admin_client_.post(f"/admin/sms/phonenumber/{phone.pk}/delete/", {"post": "yes"})
-    assert phone_lookup_get(number=NUMBER) is None
+    assert sender_get(number=NUMBER) is None
 
 
 def test_admin_bulk_delete_is_seen_by_the_sender_lookup(admin_client_, django_capture_on_commit_callbacks) -> None:
     phones = [phone_number_create(number=NUMBER), phone_number_create(number="+14155550456")]
     for phone in phones:
-        assert phone_lookup_get(number=phone.number) is not None
+        assert sender_get(number=phone.number) is not None
     with django_capture_on_commit_callbacks(execute=True):
         admin_client_.post(
             "/admin/sms/phonenumber/",
             {"action": "delete_selected", "_selected_action": [p.pk for p in phones], "post": "yes"},
         )
-    assert all(phone_lookup_get(number=p.number) is None for p in phones)
+    assert all(sender_get(number=p.number) is None for p in phones)
 
 
 def test_moving_a_number_to_another_user_refreshes_both(admin_client_, django_capture_on_commit_callbacks) -> None:

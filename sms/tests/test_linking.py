@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from performance import metrics
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
-from sms.selectors import phone_lookup_get
+from sms.senders import sender_get
 from sms.services.linking import verification_code_generate
 from sms.services.opt_out import phone_number_opt_out_set
 from sms.tests.factories import phone_number_create, user_create
@@ -514,34 +514,34 @@ def test_browsable_api_renders_html(call) -> None:
 def test_verification_is_seen_by_the_sender_lookup_at_once(call, fake_twilio: FakeTwilio) -> None:
     user = user_create()
     client = _client(user)
-    assert phone_lookup_get(number=NUMBER) is None  # cached negative result
+    assert sender_get(number=NUMBER) is None  # cached negative result
     call(client, "post", URL, {"phone_number": NUMBER})
-    info = phone_lookup_get(number=NUMBER)
+    info = sender_get(number=NUMBER)
     assert info is not None and info.user_id == user.pk and not info.is_verified
     call(client, "post", VERIFY_URL, {"code": _last_code(fake_twilio)})
-    info = phone_lookup_get(number=NUMBER)
+    info = sender_get(number=NUMBER)
     assert info is not None and info.is_verified
 
 
 def test_unlink_is_seen_by_the_sender_lookup_at_once(call) -> None:
     user = user_create()
     phone_number_create(user=user, number=NUMBER, verified=True)
-    assert phone_lookup_get(number=NUMBER) is not None  # cached
+    assert sender_get(number=NUMBER) is not None  # cached
     call(_client(user), "delete", URL)
-    assert phone_lookup_get(number=NUMBER) is None
+    assert sender_get(number=NUMBER) is None
 
 
 def test_opt_out_change_is_seen_by_the_sender_lookup_at_once(django_capture_on_commit_callbacks) -> None:
     phone_number_create(number=NUMBER, verified=True)
-    info = phone_lookup_get(number=NUMBER)
+    info = sender_get(number=NUMBER)
     assert info is not None and not info.is_opted_out
     with django_capture_on_commit_callbacks(execute=True):
         assert phone_number_opt_out_set(number=NUMBER, opted_out=True) is True
-    info = phone_lookup_get(number=NUMBER)
+    info = sender_get(number=NUMBER)
     assert info is not None and info.is_opted_out
     with django_capture_on_commit_callbacks(execute=True):
         phone_number_opt_out_set(number=NUMBER, opted_out=False)
-    info = phone_lookup_get(number=NUMBER)
+    info = sender_get(number=NUMBER)
     assert info is not None and not info.is_opted_out
 
 
@@ -553,7 +553,7 @@ def test_expired_claim_taken_over_invalidates_the_old_owner(call, fake_twilio: F
     _age_sends(NUMBER, 61)
     call(_client(second), "post", URL, {"phone_number": NUMBER})
     assert call(_client(first), "get", URL).status_code == 404
-    info = phone_lookup_get(number=NUMBER)
+    info = sender_get(number=NUMBER)
     assert info is not None and info.user_id == second.pk
 
 

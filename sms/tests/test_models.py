@@ -140,8 +140,8 @@ def test_migrations_are_complete() -> None:
 
 
 def test_webhook_sender_lookup_query_uses_the_number_indexes() -> None:
-    """The query behind phone_lookup misses (sms.selectors._PHONE_ENTRY_SQL) reads both tables by index."""
-    from sms.selectors import _PHONE_ENTRY_SQL
+    """The query behind phone_lookup misses (sms.senders._PHONE_ENTRY_SQL) reads both tables by index."""
+    from sms.senders import _PHONE_ENTRY_SQL
 
     for _ in range(50):
         phone_number_create(verified=False)

@@ -11,7 +11,8 @@ from django.test import Client
 
 from performance import metrics
 from sms.models import OptOut, OutboundMessage, PhoneNumber, SendStatus
-from sms.selectors import number_is_opted_out, phone_number_status_get
+from sms.selectors import phone_number_status_get
+from sms.senders import number_is_opted_out
 from sms.services.linking import phone_number_link
 from sms.services.outbound import outbound_sms_send
 from sms.tests.factories import phone_number_create, user_create

@@ -10,7 +10,7 @@ from django.test import Client
 
 from sms.models import InboundMessage, OptOut, OutboundMessage
 from sms.relay import outbox_dispatch
-from sms.selectors import number_is_opted_out
+from sms.senders import number_is_opted_out
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook, reply_text
 from tests.fakes.twilio import FakeTwilio

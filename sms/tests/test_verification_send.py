@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from performance import metrics
 from sms.models import PhoneNumber, SendStatus
-from sms.selectors import number_is_opted_out, phone_number_status_get
+from sms.selectors import phone_number_status_get
+from sms.senders import number_is_opted_out
 from sms.services.linking import phone_number_link
 from sms.services.linking import verification_code_seal as linking_seal
 from sms.tasks import phone_number_verification_send

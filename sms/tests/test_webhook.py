@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from performance import metrics
 from sms.models import InboundMessage, MediaAttachment, OptOut
 from sms.relay import outbox_dispatch
-from sms.selectors import number_is_opted_out, phone_lookup_get
+from sms.senders import number_is_opted_out, sender_get
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import TEST_URL, post_webhook, reply_text, sign
 from tests.twilio_payloads import load_payload, with_new_sid
@@ -416,7 +416,7 @@ def test_stop_from_unlinked_number_is_recorded():
     params = with_new_sid(load_payload("inbound_sms__keyword_stop", From=number))
     assert post_webhook(Client(), params)["X-SMS-Outcome"] == "opted_out"
     assert number_is_opted_out(number=number) is True
-    assert phone_lookup_get(number=number) is None
+    assert sender_get(number=number) is None
 
 
 def test_opted_out_sender_notes_are_stored_without_any_reply(verified):
@@ -561,7 +561,7 @@ def test_admin_deleting_an_opt_out_opts_the_number_back_in(admin_client, verifie
 
 @pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit, so really commit
 def test_deleted_user_with_a_stale_cache_entry_is_an_unknown_sender_not_an_error(verified, settings):
-    assert phone_lookup_get(number=SENDER) is not None  # cached as linked and verified
+    assert sender_get(number=SENDER) is not None  # cached as linked and verified
     verified.user.delete()  # without invalidating the cache
     params = sms()
     response = post_webhook(Client(), params)
