@@ -16,6 +16,7 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 # at once instead of trying the real Twilio/Google (which the network guard refuses anyway).
 os.environ.setdefault("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
 os.environ.setdefault("SPEECH_API_ENDPOINT", "http://127.0.0.1:9")
+os.environ.setdefault("GEMINI_BASE_URL", "http://127.0.0.1:9")
 # No background snapshot thread in the test process; live servers turn it on themselves.
 os.environ.setdefault("PERFORMANCE_SNAPSHOT_INTERVAL", "0")
 # Tests that take a dependency down read health again at once; the caching test turns it on.
