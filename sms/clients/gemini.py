@@ -96,11 +96,13 @@ class GeminiClient:
         base_url: str,
         timeout: float,
         max_output_tokens: int,
+        thinking_budget: int = -1,
         price_input: float,
         price_output: float,
     ) -> None:
         self.model = model
         self.max_output_tokens = max_output_tokens
+        self.thinking_budget = thinking_budget
         self.price_input = price_input
         self.price_output = price_output
         http_options = types.HttpOptions(
@@ -130,6 +132,12 @@ class GeminiClient:
             response_schema=schema,
             temperature=0.0,
             max_output_tokens=self.max_output_tokens,
+            # Sent only when set: -1 is the model's own default, and not every model takes it.
+            # The answer is data, never a function call.
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            thinking_config=(
+                types.ThinkingConfig(thinking_budget=self.thinking_budget) if self.thinking_budget >= 0 else None
+            ),
         )
         started = time.monotonic()
         try:
@@ -233,6 +241,7 @@ def get_gemini_client() -> GeminiClient:
         settings.GEMINI_BASE_URL,
         settings.GEMINI_TIMEOUT_SECONDS,
         settings.GEMINI_MAX_OUTPUT_TOKENS,
+        settings.GEMINI_THINKING_BUDGET,
         settings.GEMINI_PRICE_INPUT_PER_MILLION_TOKENS,
         settings.GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS,
     )
@@ -246,8 +255,9 @@ def get_gemini_client() -> GeminiClient:
                 base_url=key[2],
                 timeout=key[3],
                 max_output_tokens=key[4],
-                price_input=key[5],
-                price_output=key[6],
+                thinking_budget=key[5],
+                price_input=key[6],
+                price_output=key[7],
             )
             _client_key = key
         return _client

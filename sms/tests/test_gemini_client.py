@@ -168,3 +168,15 @@ def test_factory_reads_settings_and_refuses_without_a_key(fake_gemini, settings)
     settings.GEMINI_API_KEY = ""
     with pytest.raises(GeminiRejectedError, match="GEMINI_API_KEY"):
         get_gemini_client()
+
+
+def test_thinking_budget_is_sent_only_when_set(fake_gemini):
+    fake_gemini.replies = [{"note": "a"}, {"note": "b"}]
+
+    _generate(_client(fake_gemini))
+    _generate(_client(fake_gemini, thinking_budget=0))
+
+    default, off = (call.generation_config for call in fake_gemini.calls)
+    assert "thinkingConfig" not in default
+    # The SDK sends this one field snake_case, which the API's JSON parser accepts.
+    assert off["thinkingConfig"] in ({"thinkingBudget": 0}, {"thinking_budget": 0})

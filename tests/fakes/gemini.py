@@ -100,7 +100,11 @@ class FakeGemini:
             api_key=request.header("x-goog-api-key") or "",
             system_instruction="".join(p.get("text", "") for p in instruction),
             texts=[p["text"] for p in parts if "text" in p],
-            inline=[_inline(p.get("inlineData") or p["inline_data"]) for p in parts if "inlineData" in p or "inline_data" in p],
+            inline=[
+                _inline(p.get("inlineData") or p["inline_data"])
+                for p in parts
+                if "inlineData" in p or "inline_data" in p
+            ],
             generation_config=payload.get("generationConfig", {}),
         )
         with self._lock:
