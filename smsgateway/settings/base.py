@@ -609,5 +609,7 @@ LOGGING = {
         "sms.security": {"level": "INFO"},
         # The Twilio SDK logs every request's URL and headers at INFO: ten lines per SMS sent.
         "twilio.http_client": {"level": "WARNING"},
+        # google-genai's transport logs every request line at INFO; our client logs what matters.
+        "httpx2": {"level": "WARNING"},
     },
 }
