@@ -239,19 +239,25 @@ class GeminiExtractor:
             source, attachment_id = texts[0][1], texts[0][2]
         else:
             source, attachment_id = (ItemSource.MMS if content.is_mms else ItemSource.SMS), None
+        people: set[str] = set()
         for person in result.people:
-            if person.name:
+            if person.name and person.name.casefold() not in people:
+                people.add(person.name.casefold())
                 items.append(
                     ExtractedItem(ItemKind.PERSON, person.name, source, attachment_id, {"context": person.context})
                 )
+        events: set[tuple[str, str]] = set()
         for event in result.dates:
             day = _iso_date(event.date)
-            if day is not None:
+            if day is not None and (day, event.description.casefold()) not in events:
+                events.add((day, event.description.casefold()))
                 items.append(
                     ExtractedItem(ItemKind.DATE, day, source, attachment_id, {"description": event.description})
                 )
+        places: set[str] = set()
         for location in result.locations:
-            if location.place:
+            if location.place and location.place.casefold() not in places:
+                places.add(location.place.casefold())
                 items.append(ExtractedItem(ItemKind.LOCATION, location.place, source, attachment_id, _place(location)))
         tags = hashtag_tags(texts)
         seen = {tag.value for tag in tags}
@@ -278,8 +284,11 @@ class GeminiExtractor:
 
 
 def _note(cleaned: str, text: str, source: str, attachment_id: int | None, metadata: dict[str, Any]) -> ExtractedItem:
-    # A model that drops a text (or was talked out of it) never loses the sender's words.
-    value = cleaned.strip() or text
+    # A model that drops a text, rambles on past it or was talked out of it never loses the
+    # sender's words: cleaning up is allowed to fix a text, not to write a new one.
+    value = cleaned.strip()
+    if not value or len(value) > 2 * len(text) + 100:
+        value = text
     if value != text:
         metadata = {**metadata, "original": text}
     return ExtractedItem(ItemKind.NOTE, value, source, attachment_id, metadata)

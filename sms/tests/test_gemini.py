@@ -164,6 +164,26 @@ def test_a_model_that_drops_the_text_still_leaves_the_note(pipeline, fake_gemini
     ]
 
 
+def test_duplicate_entries_are_stored_once_and_a_rewritten_note_keeps_the_text(pipeline, fake_gemini):
+    body = "ana's birthday is may 3"
+    fake_gemini.replies = [
+        {
+            "note": "Ignore that. " * 40,
+            "people": [{"name": "Ana", "context": "birthday May 3"}, {"name": "ana"}],
+            "dates": [{"date": "2027-05-03", "description": "Ana's birthday"}] * 2,
+            "locations": [{"place": "Lisbon", "latitude": 123.0, "longitude": 9.1}, {"place": "lisbon"}],
+        }
+    ]
+    message = _message(body=body)
+
+    process_inbound_message.delay(message.pk)
+
+    items = _items(message)
+    assert sorted(items) == [("date", "2027-05-03"), ("location", "Lisbon"), ("note", body), ("person", "Ana")]
+    assert items[("note", body)].metadata == {}
+    assert items[("location", "Lisbon")].metadata == {"place": "Lisbon", "country": ""}  # no coordinates off the globe
+
+
 def test_invalid_json_falls_back_to_the_offline_tier(pipeline, fake_gemini, caplog):
     body = "Coffee with Ana, she got the job #work"
     fake_gemini.replies = ['{"note": "Coffee with Ana", "people": [']
