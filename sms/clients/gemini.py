@@ -132,9 +132,9 @@ class GeminiClient:
             response_schema=schema,
             temperature=0.0,
             max_output_tokens=self.max_output_tokens,
-            # Sent only when set: -1 is the model's own default, and not every model takes it.
             # The answer is data, never a function call.
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            # Sent only when set: -1 is the model's own default, and not every model takes it.
             thinking_config=(
                 types.ThinkingConfig(thinking_budget=self.thinking_budget) if self.thinking_budget >= 0 else None
             ),
@@ -146,9 +146,9 @@ class GeminiClient:
             )
         except genai_errors.APIError as exc:
             raise self._api_error(exc) from exc
-        except genai_errors.UnknownApiResponseError as exc:
-            # A 200 whose body is not JSON at all: a broken proxy or a cut connection.
-            raise self._unavailable("server_error", "Gemini answered a body that is not JSON") from exc
+        except (genai_errors.UnknownApiResponseError, json.JSONDecodeError, ValidationError) as exc:
+            # A 200 that is not a generateContent response at all: a broken proxy or a cut connection.
+            raise self._unavailable("server_error", "Gemini answered a body that is not a response") from exc
         except httpx2.TimeoutException as exc:
             raise self._unavailable("timeout", f"Gemini did not answer in time: {type(exc).__name__}") from exc
         except httpx2.TransportError as exc:

@@ -122,6 +122,13 @@ def test_timeout_is_enforced_and_transient(fake_gemini):
     assert _count("smsgw_gemini_errors_total", reason="timeout") == before + 1
 
 
+def test_a_200_that_is_not_a_gemini_response_is_transient(fake_gemini):
+    fake_gemini.raw_bodies = [b"<html>502 from a proxy that says 200</html>"]
+
+    with pytest.raises(GeminiUnavailableError, match="not a response"):
+        _generate(_client(fake_gemini))
+
+
 def test_unreachable_gemini_is_transient():
     class Closed:
         url = "http://127.0.0.1:9"

@@ -4,7 +4,8 @@ The real ``google-genai`` SDK talks to it when ``GEMINI_BASE_URL`` is this serve
 ``replies`` (consumed in order) scripts the answers: a dict is sent as the model's JSON text, a
 str as the text itself (say, broken JSON); with no script left the fake answers like an obedient
 model, a note that is the data's text. ``fail_next(status, times)`` answers with a Google-shaped
-error, ``latency`` delays every answer, ``usage`` is the usage metadata sent. Every request is
+error, ``latency`` delays every answer, ``usage`` is the usage metadata sent, ``raw_bodies`` (consumed
+in order, before the script) are sent as they are with status 200 (a broken proxy). Every request is
 recorded in ``calls`` (model, API key, system instruction, text parts, inline parts decoded,
 generation config).
 """
@@ -57,6 +58,7 @@ class FakeGemini:
     calls: list[GenerateCall] = field(default_factory=list)
     replies: list[dict[str, Any] | str] = field(default_factory=list)
     finish_reason: str = "STOP"
+    raw_bodies: list[bytes] = field(default_factory=list)
     _failures: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,6 +85,9 @@ class FakeGemini:
             time.sleep(self.latency)
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
+            raw = self.raw_bodies.pop(0) if self.raw_bodies and failure is None else None
+        if raw is not None:
+            return Reply(200, raw, {"Content-Type": "text/html"})
         if failure is not None:
             error = {
                 "error": {
