@@ -23,6 +23,7 @@ video pointing at its stored file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,6 +78,8 @@ class MessageContent:
     is_mms: bool
     media: list[MediaContent] = field(default_factory=list)
     transcripts: list[TranscriptContent] = field(default_factory=list)
+    # When the webhook received it: "tomorrow" in a retried message means the day after this.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ class GeminiExtractor:
             # Nothing for a model to read (a vCard alone, silence): the rules say it all.
             return attachment_items(content)
         data: dict[str, Any] = {
-            "received_on": timezone.now().date().isoformat(),
+            "received_on": timezone.localdate(content.received_at or timezone.now()).isoformat(),
             "text": content.body.strip(),
             "voice_notes": [t.text.strip() for t in transcripts],
             "attachments": [{"number": n, "type": m.mime_type} for n, m in enumerate(media, start=1)],

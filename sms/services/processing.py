@@ -245,6 +245,7 @@ def _gather(work: _Work) -> MessageContent:
         is_mms=bool(work.attachments),
         media=media,
         transcripts=transcripts,
+        received_at=message.received_at,
     )
 
 

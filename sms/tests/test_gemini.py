@@ -95,6 +95,7 @@ def test_schema_answer_becomes_person_tags_location_date_and_cleaned_note(pipeli
     assert {i.status for i in items.values()} == {"pending"}
     (call,) = fake_gemini.calls
     assert call.data()["text"] == body
+    assert call.data()["received_on"] == message.received_at.date().isoformat()
     assert [m.body for m in pipeline.sent] == ["Saved 7 items from your message — review them in the app"]
 
 
