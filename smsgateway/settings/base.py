@@ -475,7 +475,8 @@ GEMINI_BASE_URL = env_str("GEMINI_BASE_URL")
 GEMINI_TIMEOUT_SECONDS = env_float("GEMINI_TIMEOUT_SECONDS", 30.0)
 # Image and video bytes sent inline in one request; attachments past it are not sent.
 GEMINI_MAX_INLINE_BYTES = env_int("GEMINI_MAX_INLINE_BYTES", 5 * 1024 * 1024)
-GEMINI_MAX_OUTPUT_TOKENS = env_int("GEMINI_MAX_OUTPUT_TOKENS", 4096)
+# Output includes thinking tokens on 2.5 models: room for both (only what is used is billed).
+GEMINI_MAX_OUTPUT_TOKENS = env_int("GEMINI_MAX_OUTPUT_TOKENS", 8192)
 # Thinking tokens per call: -1 leaves it to the model (dynamic), 0 turns thinking off (2.5 Flash).
 GEMINI_THINKING_BUDGET = env_int("GEMINI_THINKING_BUDGET", -1)
 # US dollars per million tokens, for the estimated cost on the performance page (gemini-2.5-flash
