@@ -78,6 +78,24 @@ SPEECH_LATENCY = Histogram(
     "smsgw_speech_latency_seconds", "Speech-to-Text recognize call latency.", buckets=SLOW_BUCKETS
 )
 SPEECH_ERRORS = Counter("smsgw_speech_errors", "Speech-to-Text failures by reason.", ["reason"])
+GEMINI_CALLS = Counter(
+    "smsgw_gemini_calls",
+    "Gemini generate_content calls by outcome (ok, invalid_output, unavailable, rejected).",
+    ["outcome"],
+)
+GEMINI_LATENCY = Histogram(
+    "smsgw_gemini_latency_seconds", "Gemini generate_content call latency.", buckets=SLOW_BUCKETS
+)
+GEMINI_ERRORS = Counter("smsgw_gemini_errors", "Gemini failures by reason.", ["reason"])
+GEMINI_TOKENS = Counter(
+    "smsgw_gemini_tokens",
+    "Gemini tokens billed, by direction (input: prompt; output: candidates and thinking), from usage_metadata.",
+    ["direction"],
+)
+GEMINI_COST = Counter(
+    "smsgw_gemini_cost_usd",
+    "Estimated Gemini cost in US dollars: tokens times GEMINI_PRICE_*_PER_MILLION_TOKENS at the time of the call.",
+)
 MEDIA_DOWNLOAD_LATENCY = Histogram(
     "smsgw_media_download_latency_seconds", "Media download time per attachment.", buckets=SLOW_BUCKETS
 )

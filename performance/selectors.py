@@ -122,6 +122,20 @@ def _processing(delta: Totals) -> dict[str, Any]:
     }
 
 
+def _gemini(delta: Totals) -> dict[str, Any]:
+    calls = int(total(delta, "smsgw_gemini_calls_total"))
+    cost = total(delta, "smsgw_gemini_cost_usd_total")
+    return {
+        "calls": calls,
+        "latency_ms": _ms(histogram_quantiles(delta, "smsgw_gemini_latency_seconds", PROCESSING_QUANTILES)),
+        "outcomes": by_label(delta, "smsgw_gemini_calls_total", "outcome"),
+        "tokens_in": int(total(delta, "smsgw_gemini_tokens_total", direction="input")),
+        "tokens_out": int(total(delta, "smsgw_gemini_tokens_total", direction="output")),
+        "cost_usd": round(cost, 4),
+        "cost_per_call_usd": round(cost / calls, 6) if calls else None,
+    }
+
+
 def performance_stats_get() -> dict[str, Any]:
     """The whole picture in one document (the ``stats`` endpoint and the admin page)."""
     unavailable: list[str] = []
@@ -165,10 +179,12 @@ def performance_stats_get() -> dict[str, Any]:
             "latency_ms": _ms(histogram_quantiles(delta, "smsgw_speech_latency_seconds", PROCESSING_QUANTILES)),
             "calls": int(total(delta, "smsgw_speech_latency_seconds_count")),
         },
+        "gemini": _gemini(delta),
         "outbound_sms": by_label(delta, "smsgw_outbound_sms_total", "result"),
         "errors": {
             "processing": by_label(delta, "smsgw_processing_errors_total", "code"),
             "speech": by_label(delta, "smsgw_speech_errors_total", "reason"),
+            "gemini": by_label(delta, "smsgw_gemini_errors_total", "reason"),
             "media_download": by_label(delta, "smsgw_media_download_errors_total", "reason"),
             "cache": by_label(delta, "smsgw_cache_errors_total", "cache"),
             "outbound_sms_failed": int(total(delta, "smsgw_outbound_sms_total", result="failed")),
@@ -181,6 +197,7 @@ def performance_stats_get() -> dict[str, Any]:
             "processed": int(total(lifetime, "smsgw_processing_outcomes_total")),
             "processing_errors": int(total(lifetime, "smsgw_processing_errors_total")),
             "outbound_sms": by_label(lifetime, "smsgw_outbound_sms_total", "result"),
+            "gemini_cost_usd": round(total(lifetime, "smsgw_gemini_cost_usd_total"), 4),
         },
         "caches": cache_stats_list(delta, lifetime),
         "connections": connection_stats,

@@ -58,9 +58,20 @@ class SpeechStatsSerializer(serializers.Serializer):
     calls = serializers.IntegerField()
 
 
+class GeminiStatsSerializer(serializers.Serializer):
+    calls = serializers.IntegerField()
+    latency_ms = QuantilesSerializer()
+    outcomes = Counts(child=serializers.IntegerField(), help_text="ok, invalid_output, unavailable, rejected")
+    tokens_in = serializers.IntegerField(help_text="prompt tokens (usage_metadata)")
+    tokens_out = serializers.IntegerField(help_text="candidate and thinking tokens (usage_metadata)")
+    cost_usd = serializers.FloatField(help_text="estimated from GEMINI_PRICE_*_PER_MILLION_TOKENS")
+    cost_per_call_usd = serializers.FloatField(allow_null=True)
+
+
 class ErrorStatsSerializer(serializers.Serializer):
     processing = Counts(child=serializers.IntegerField(), help_text="by error code")
     speech = Counts(child=serializers.IntegerField())
+    gemini = Counts(child=serializers.IntegerField(), help_text="by reason")
     media_download = Counts(child=serializers.IntegerField())
     cache = Counts(child=serializers.IntegerField(), help_text="backend failures by cache")
     outbound_sms_failed = serializers.IntegerField()
@@ -71,6 +82,7 @@ class LifetimeSerializer(serializers.Serializer):
     processed = serializers.IntegerField()
     processing_errors = serializers.IntegerField()
     outbound_sms = Counts(child=serializers.IntegerField())
+    gemini_cost_usd = serializers.FloatField(help_text="estimated Gemini cost since the processes started")
 
 
 class CacheStatsSerializer(serializers.Serializer):
@@ -166,6 +178,7 @@ class StatsSerializer(serializers.Serializer):
     processing = ProcessingStatsSerializer()
     media = MediaStatsSerializer()
     speech = SpeechStatsSerializer()
+    gemini = GeminiStatsSerializer()
     outbound_sms = Counts(child=serializers.IntegerField())
     errors = ErrorStatsSerializer()  # type: ignore[assignment]
     http_responses = Counts(child=serializers.IntegerField(), help_text="HTTP responses by status")

@@ -146,6 +146,28 @@ def test_stats_processing_by_kind_errors_and_outbound(super_api: APIClient) -> N
     assert {"caches", "connections", "database", "throughput", "uptime_seconds"} <= set(stats)
 
 
+def test_stats_gemini_calls_tokens_cost_and_errors_since_reset(super_api: APIClient) -> None:
+    metrics.GEMINI_TOKENS.labels("input").inc(999)
+    super_api.post(BASE + "reset/")
+    metrics.GEMINI_CALLS.labels("ok").inc(3)
+    metrics.GEMINI_CALLS.labels("unavailable").inc()
+    metrics.GEMINI_ERRORS.labels("rate_limited").inc()
+    metrics.GEMINI_LATENCY.observe(1.5)
+    metrics.GEMINI_TOKENS.labels("input").inc(3000)
+    metrics.GEMINI_TOKENS.labels("output").inc(400)
+    metrics.GEMINI_COST.inc(0.0019)
+
+    stats = super_api.get(BASE + "stats/").json()
+
+    gemini = stats["gemini"]
+    assert (gemini["calls"], gemini["outcomes"]) == (4, {"ok": 3, "unavailable": 1})
+    assert (gemini["tokens_in"], gemini["tokens_out"]) == (3000, 400)
+    assert gemini["cost_usd"] == pytest.approx(0.0019) and gemini["cost_per_call_usd"] == pytest.approx(0.000475)
+    assert 1000.0 < gemini["latency_ms"]["p50"] <= 2000.0
+    assert stats["errors"]["gemini"] == {"rate_limited": 1}
+    assert stats["lifetime"]["gemini_cost_usd"] >= 0.0019
+
+
 def test_stats_throughput_uses_stored_samples(super_api: APIClient) -> None:
     client = get_redis_connection()
     now_webhooks = metrics.sample_total("smsgw_webhook_outcomes_total")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from performance import readings
+from performance import metrics, readings
 from performance.caches import named_cache
 from sms.senders import phone_lookup_cache, verification_status_cache
 from sms.tests.factories import inbound_message_create, phone_number_create
@@ -47,6 +47,23 @@ def test_page_shows_caches_pools_latency_queue_and_recent_failures(staff_user) -
     # A staff user who is not superuser sees only the actions allowed to staff.
     assert 'id="action-invalidate_phone"' in html
     assert 'id="action-reset_metrics"' not in html
+
+
+def test_page_shows_gemini_calls_tokens_and_estimated_cost(superuser) -> None:
+    client = _login(superuser)
+    client.post("/admin/performance/action/reset_metrics/", {"confirmed": "yes"})
+    metrics.GEMINI_CALLS.labels("ok").inc(2)
+    metrics.GEMINI_ERRORS.labels("invalid_json").inc()
+    metrics.GEMINI_TOKENS.labels("input").inc(2400)
+    metrics.GEMINI_TOKENS.labels("output").inc(160)
+    metrics.GEMINI_COST.inc(0.00112)
+
+    html = client.get(PAGE).content.decode()
+
+    assert 'id="perf-gemini"' in html
+    assert '<td class="num" id="gemini-tokens">2400 / 160</td>' in html
+    assert "$0.0011 ($0.000560 per call)" in html
+    assert "error invalid_json" in html
 
 
 def test_reset_asks_for_confirmation_then_resets(superuser) -> None:

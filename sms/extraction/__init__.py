@@ -7,6 +7,7 @@ how to write an extractor of your own.
 
 from sms.extraction.base import (
     ExtractedItem,
+    ExtractionError,
     ExtractionUnavailableError,
     Extractor,
     MediaContent,
@@ -20,6 +21,7 @@ from sms.extraction.vcards import parse_vcards
 __all__ = [
     "DefaultExtractor",
     "ExtractedItem",
+    "ExtractionError",
     "ExtractionUnavailableError",
     "Extractor",
     "MediaContent",

@@ -11,8 +11,9 @@ It receives plain data — never model instances — and returns plain items; th
 them in one ``bulk_create`` as ``pending`` for the owner to review, so an extractor cannot
 change anything by itself. It must be deterministic enough to retry (a retried message calls
 it again from scratch) and should not do I/O besides reading the files it is given; if it calls
-a remote model, raise :class:`ExtractionUnavailableError` for errors worth retrying. Bodies and
-transcripts must never be logged.
+a remote model, raise :class:`ExtractionUnavailableError` for errors worth retrying and
+:class:`ExtractionError` for those that are not (both with a ``code``). Bodies and transcripts
+must never be logged.
 
 :class:`DefaultExtractor` yields a note per text (body, each transcript), a tag per distinct
 ``#hashtag``, a contact per vCard entry (name, phones, emails), and a media item per image or
@@ -22,6 +23,7 @@ video pointing at its stored file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,7 +32,19 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 
-class ExtractionUnavailableError(Exception):
+class ExtractionError(Exception):
+    """An extractor cannot handle this message, and retrying will not help: it fails for good."""
+
+    code = "extraction_failed"
+    is_transient = False
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message or self.code)
+        if code:
+            self.code = code
+
+
+class ExtractionUnavailableError(ExtractionError):
     """An extractor's outside dependency is down: the message is retried later."""
 
     code = "extraction_unavailable"
@@ -64,6 +78,8 @@ class MessageContent:
     is_mms: bool
     media: list[MediaContent] = field(default_factory=list)
     transcripts: list[TranscriptContent] = field(default_factory=list)
+    # When the webhook received it: "tomorrow" in a retried message means the day after this.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)

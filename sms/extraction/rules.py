@@ -1,5 +1,9 @@
 """The rules extractor: a note per text, a tag per ``#hashtag``, a contact per vCard entry and a
-media item per stored image or video."""
+media item per stored image or video.
+
+:func:`hashtag_tags` and :func:`attachment_items` are also used by other tiers (Gemini), so a
+vCard or a stored photo gives the same items whichever extractor runs.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,43 @@ from sms.media_types import IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
 from sms.models import ItemKind, ItemSource
 
 HASHTAG = re.compile(r"(?<![\w#&])#(\w[\w-]{0,63})", re.UNICODE)
+
+
+def hashtag_tags(texts: list[tuple[str, str, int | None]]) -> list[ExtractedItem]:
+    """A tag per distinct ``#hashtag`` (lowercase) of ``(text, source, attachment_id)`` texts."""
+    items: list[ExtractedItem] = []
+    seen_tags: set[str] = set()
+    for text, source, attachment_id in texts:
+        for match in HASHTAG.finditer(text):
+            tag = match.group(1).lower()
+            if tag not in seen_tags:
+                seen_tags.add(tag)
+                items.append(ExtractedItem(ItemKind.TAG, tag, source, attachment_id))
+    return items
+
+
+def attachment_items(content: MessageContent) -> list[ExtractedItem]:
+    """A contact per vCard entry and a media item per stored image or video."""
+    items: list[ExtractedItem] = []
+    for media in content.media:
+        if media.content_type in VCARD_TYPES and media.path is not None:
+            contacts = parse_vcards(media.path.read_bytes()[:MAX_VCARD_BYTES])
+            # An address book export is not a business card: at most this many per file.
+            for contact in contacts[: settings.SMS_MAX_CONTACTS_PER_VCARD]:
+                items.append(
+                    ExtractedItem(ItemKind.CONTACT, contact["name"], ItemSource.MMS, media.attachment_id, contact)
+                )
+        elif media.content_type in IMAGE_TYPES | VIDEO_TYPES and media.stored_name:
+            items.append(
+                ExtractedItem(
+                    ItemKind.MEDIA,
+                    media.stored_name,
+                    ItemSource.MMS,
+                    media.attachment_id,
+                    {"content_type": media.content_type, "index": media.index},
+                )
+            )
+    return items
 
 
 class DefaultExtractor:
@@ -34,29 +75,6 @@ class DefaultExtractor:
                 transcript = next(t for t in content.transcripts if t.attachment_id == attachment_id)
                 metadata = {"confidence": transcript.confidence, "seconds": round(transcript.seconds, 2)}
             items.append(ExtractedItem(ItemKind.NOTE, text, source, attachment_id, metadata))
-        seen_tags: set[str] = set()
-        for text, source, attachment_id in texts:
-            for match in HASHTAG.finditer(text):
-                tag = match.group(1).lower()
-                if tag not in seen_tags:
-                    seen_tags.add(tag)
-                    items.append(ExtractedItem(ItemKind.TAG, tag, source, attachment_id))
-        for media in content.media:
-            if media.content_type in VCARD_TYPES and media.path is not None:
-                contacts = parse_vcards(media.path.read_bytes()[:MAX_VCARD_BYTES])
-                # An address book export is not a business card: at most this many per file.
-                for contact in contacts[: settings.SMS_MAX_CONTACTS_PER_VCARD]:
-                    items.append(
-                        ExtractedItem(ItemKind.CONTACT, contact["name"], ItemSource.MMS, media.attachment_id, contact)
-                    )
-            elif media.content_type in IMAGE_TYPES | VIDEO_TYPES and media.stored_name:
-                items.append(
-                    ExtractedItem(
-                        ItemKind.MEDIA,
-                        media.stored_name,
-                        ItemSource.MMS,
-                        media.attachment_id,
-                        {"content_type": media.content_type, "index": media.index},
-                    )
-                )
+        items += hashtag_tags(texts)
+        items += attachment_items(content)
         return items

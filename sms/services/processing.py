@@ -38,7 +38,7 @@ from sms.clients.speech import SpeechError, get_speech_client
 from sms.clients.twilio import TwilioError, get_twilio_client
 from sms.extraction import (
     ExtractedItem,
-    ExtractionUnavailableError,
+    ExtractionError,
     MediaContent,
     MessageContent,
     TranscriptContent,
@@ -131,7 +131,7 @@ def inbound_message_process(*, message_id: int) -> ProcessingResult:
             if not items and "unsupported" in work.kinds:
                 raise ProcessingError("no attachment of a supported type", code="unsupported_type")
             return _store(work, items, content)
-        except (MediaError, AudioError, SpeechError, ExtractionUnavailableError, ProcessingError) as exc:
+        except (MediaError, AudioError, SpeechError, ExtractionError, ProcessingError) as exc:
             # Error texts name statuses, hosts and types, never message content.
             logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
             _delete_stored(work.stored_names)
@@ -245,6 +245,7 @@ def _gather(work: _Work) -> MessageContent:
         is_mms=bool(work.attachments),
         media=media,
         transcripts=transcripts,
+        received_at=message.received_at,
     )
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the processing pipeline tests: the Speech fake and media settings for 127.0.0.1."""
+"""Fixtures of the processing pipeline tests: the Speech and Gemini fakes and media settings for 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,6 +15,22 @@ def fake_speech(settings: Any) -> Iterator[Any]:
 
     fake = FakeSpeech().start()
     settings.SPEECH_API_ENDPOINT = fake.url
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_gemini(settings: Any) -> Iterator[Any]:
+    """A running fake Gemini API; settings point the real SDK at it and select the Gemini tier."""
+    from tests.fakes.gemini import FakeGemini
+
+    fake = FakeGemini().start()
+    settings.GEMINI_BASE_URL = fake.url
+    settings.GEMINI_API_KEY = "test-gemini-key"
+    settings.GEMINI_TIMEOUT_SECONDS = 5.0
+    settings.SMS_EXTRACTOR_CLASS = "sms.extraction.gemini.GeminiExtractor"
     try:
         yield fake
     finally:

@@ -469,6 +469,27 @@ SPEECH_RETRY_DEADLINE = env_float("SPEECH_RETRY_DEADLINE", 60.0)
 SPEECH_MAX_CHUNK_SECONDS = env_float("SPEECH_MAX_CHUNK_SECONDS", 55.0)
 
 # =============================================================================
+# Gemini extraction tier (sms/extraction/gemini.py, sms/clients/gemini.py)
+# =============================================================================
+# Set the key to extract with Gemini (SMS_EXTRACTOR_CLASS then defaults to the Gemini tier).
+GEMINI_API_KEY = env_str("GEMINI_API_KEY")
+GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-2.5-flash")
+# Empty: Google's endpoint; an http://127.0.0.1:PORT URL points the SDK at a local fake or proxy.
+GEMINI_BASE_URL = env_str("GEMINI_BASE_URL")
+# Per call; the SDK never retries by itself: 429, 5xx and timeouts go back to the pipeline's backoff.
+GEMINI_TIMEOUT_SECONDS = env_float("GEMINI_TIMEOUT_SECONDS", 30.0)
+# Image and video bytes sent inline in one request; attachments past it are not sent.
+GEMINI_MAX_INLINE_BYTES = env_int("GEMINI_MAX_INLINE_BYTES", 5 * 1024 * 1024)
+# Output includes thinking tokens on 2.5 models: room for both (only what is used is billed).
+GEMINI_MAX_OUTPUT_TOKENS = env_int("GEMINI_MAX_OUTPUT_TOKENS", 8192)
+# Thinking tokens per call: -1 leaves it to the model (dynamic), 0 turns thinking off (2.5 Flash).
+GEMINI_THINKING_BUDGET = env_int("GEMINI_THINKING_BUDGET", -1)
+# US dollars per million tokens, for the estimated cost on the performance page (gemini-2.5-flash
+# list prices; thinking tokens are billed as output).
+GEMINI_PRICE_INPUT_PER_MILLION_TOKENS = env_float("GEMINI_PRICE_INPUT_PER_MILLION_TOKENS", 0.30)
+GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS = env_float("GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS", 2.50)
+
+# =============================================================================
 # Processing pipeline (sms/services/processing.py, sms/clients/media.py, speech.py)
 # =============================================================================
 # Media download: connect/read timeouts per request, an overall deadline per message, and the
@@ -491,7 +512,10 @@ SMS_PROCESSING_MAX_RETRIES = env_int("SMS_PROCESSING_MAX_RETRIES", 3)
 # hands out again a message whose lease ran out (a dead worker): within lease + sweep seconds.
 SMS_PROCESSING_LEASE_SECONDS = env_int("SMS_PROCESSING_LEASE_SECONDS", 60)
 SMS_PROCESSING_RETRY_BACKOFF = env_float("SMS_PROCESSING_RETRY_BACKOFF", 10.0)
-SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS", "sms.extraction.DefaultExtractor")
+# Empty: the Gemini tier when GEMINI_API_KEY is set, else the offline tier.
+SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS") or (
+    "sms.extraction.gemini.GeminiExtractor" if GEMINI_API_KEY else "sms.extraction.DefaultExtractor"
+)
 # Replies: the confirmation can be turned off; {count}, {items} and {source} are filled in.
 SMS_CONFIRMATION_ENABLED = env_bool("SMS_CONFIRMATION_ENABLED", True)
 # An empty value (as in .env.example) means the default wording.
@@ -591,5 +615,7 @@ LOGGING = {
         "sms.security": {"level": "INFO"},
         # The Twilio SDK logs every request's URL and headers at INFO: ten lines per SMS sent.
         "twilio.http_client": {"level": "WARNING"},
+        # google-genai's transport logs every request line at INFO; our client logs what matters.
+        "httpx2": {"level": "WARNING"},
     },
 }

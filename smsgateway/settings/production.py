@@ -31,8 +31,12 @@ if not (os.environ.get("METRICS_BEARER_TOKEN", "").strip() or os.environ.get("ME
     )
 
 from .base import *  # noqa: E402, F403
+from .base import GEMINI_API_KEY, SMS_EXTRACTOR_CLASS, env_bool, env_int  # noqa: E402
 from .base import MIDDLEWARE as _BASE_MIDDLEWARE  # noqa: E402
-from .base import env_bool, env_int  # noqa: E402
+
+# The Gemini tier named without a key would fail every message: refuse to boot instead.
+if SMS_EXTRACTOR_CLASS == "sms.extraction.gemini.GeminiExtractor" and not GEMINI_API_KEY:
+    raise ImproperlyConfigured("SMS_EXTRACTOR_CLASS names the Gemini tier: production needs GEMINI_API_KEY")
 
 DEBUG = False
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -16,6 +16,10 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 # at once instead of trying the real Twilio/Google (which the network guard refuses anyway).
 os.environ.setdefault("TWILIO_API_BASE_URL", "http://127.0.0.1:9")
 os.environ.setdefault("SPEECH_API_ENDPOINT", "http://127.0.0.1:9")
+os.environ.setdefault("GEMINI_BASE_URL", "http://127.0.0.1:9")
+# A developer's own Gemini key must not switch the suite to the Gemini tier: tests that want it
+# select it with the Gemini fake (sms/tests/conftest.py).
+os.environ["GEMINI_API_KEY"] = ""
 # No background snapshot thread in the test process; live servers turn it on themselves.
 os.environ.setdefault("PERFORMANCE_SNAPSHOT_INTERVAL", "0")
 # Tests that take a dependency down read health again at once; the caching test turns it on.

@@ -136,3 +136,30 @@ def test_prepared_statements_can_be_turned_off_for_pgbouncer() -> None:
     result = _settings_probe("smsgateway.settings.local", env, expr)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(['application_name', 'connect_timeout'],)"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "sms.extraction.DefaultExtractor"),
+        ({"GEMINI_API_KEY": "key"}, "sms.extraction.gemini.GeminiExtractor"),
+        (
+            {"GEMINI_API_KEY": "key", "SMS_EXTRACTOR_CLASS": "sms.extraction.DefaultExtractor"},
+            "sms.extraction.DefaultExtractor",
+        ),
+    ],
+)
+def test_extractor_is_gemini_when_a_key_is_set_unless_named(env: dict[str, str], expected: str) -> None:
+    result = _settings_probe(
+        "smsgateway.settings.local",
+        {"GEMINI_API_KEY": "", "SMS_EXTRACTOR_CLASS": "", **env},
+        "settings.SMS_EXTRACTOR_CLASS",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"({expected!r},)"
+
+
+def test_production_refuses_the_gemini_tier_without_a_key() -> None:
+    env = {**FULL_ENV, "SMS_EXTRACTOR_CLASS": "sms.extraction.gemini.GeminiExtractor", "GEMINI_API_KEY": ""}
+    result = _settings_probe("smsgateway.settings.production", env, "settings.DEBUG")
+    assert result.returncode != 0 and "GEMINI_API_KEY" in result.stderr
