@@ -18,14 +18,15 @@ from pathlib import Path
 import av
 import av.error
 
+from sms.exceptions import SmsError
+
 logger = logging.getLogger(__name__)
 
 TRANSCODE_RATE = 16_000
 
 
-class AudioError(Exception):
+class AudioError(SmsError):
     code = "corrupt_media"
-    is_transient = False
 
 
 class AudioCorruptError(AudioError):

@@ -1,4 +1,12 @@
-"""Typed errors of the SMS domain. Each knows the HTTP status (or reply) it maps to."""
+"""Typed errors of the SMS domain, under one base.
+
+Every error a service, a client or the pipeline raises on purpose is an :class:`SmsError`: it
+carries a machine-readable ``code``, the HTTP ``status_code`` the API answers with (the DRF
+exception handler in ``sms/api/common.py`` maps it), and ``is_transient``, which the processing
+pipeline reads to retry or fail for good. Messages name reasons, statuses and hosts, never
+message content. Twilio's client errors stay apart (``sms/clients/twilio.py``): their code is
+Twilio's numeric error code, and each task handles them by kind.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ class SmsError(Exception):
 
     status_code: int = 400
     code: str = "error"
+    is_transient: bool = False
 
     def __init__(self, message: str = "", *, code: str | None = None) -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)

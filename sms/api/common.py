@@ -9,6 +9,7 @@ from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
 from sms.exceptions import SmsError, VerificationFailed, VerificationThrottled
 
@@ -21,6 +22,14 @@ ErrorSerializer = inline_serializer(
         "attempts_remaining": serializers.IntegerField(required=False, help_text="Wrong codes left."),
     },
 )
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus a domain error as its status and ``{"code", "detail"}`` body, so views
+    let typed errors propagate instead of catching them (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``)."""
+    if isinstance(exc, SmsError):
+        return error_response(exc)
+    return exception_handler(exc, context)
 
 
 def error_response(error: SmsError) -> Response:

@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sms.api.common import ErrorSerializer, authenticated_user, error_response
-from sms.exceptions import PhoneNumberNotLinked, SmsError
+from sms.api.common import ErrorSerializer, authenticated_user
+from sms.exceptions import PhoneNumberNotLinked
 from sms.selectors import PhoneNumberStatus, phone_number_status_get
 from sms.services.linking import phone_number_link, phone_number_unlink, phone_number_verify
 
@@ -33,7 +33,7 @@ class PhoneNumberOutputSerializer(serializers.Serializer):
 def _status_response(user_id: int, http_status: int = status.HTTP_200_OK) -> Response:
     current: PhoneNumberStatus | None = phone_number_status_get(user_id=user_id)
     if current is None:
-        return error_response(PhoneNumberNotLinked())
+        raise PhoneNumberNotLinked()
     return Response(PhoneNumberOutputSerializer(current).data, status=http_status)
 
 
@@ -75,18 +75,12 @@ class PhoneNumberApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            phone_number_link(user=authenticated_user(request), number=data.validated_data["phone_number"])
-        except SmsError as error:
-            return error_response(error)
+        phone_number_link(user=authenticated_user(request), number=data.validated_data["phone_number"])
         return _status_response(authenticated_user(request).pk, status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="phone_number_unlink", responses={204: None, 404: ErrorSerializer})
     def delete(self, request: Request) -> Response:
-        try:
-            phone_number_unlink(user=authenticated_user(request))
-        except SmsError as error:
-            return error_response(error)
+        phone_number_unlink(user=authenticated_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -111,8 +105,5 @@ class PhoneNumberVerifyApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            phone_number_verify(user=authenticated_user(request), code=data.validated_data["code"].strip())
-        except SmsError as error:
-            return error_response(error)
+        phone_number_verify(user=authenticated_user(request), code=data.validated_data["code"].strip())
         return _status_response(authenticated_user(request).pk)

@@ -10,8 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sms.api.common import ErrorSerializer, authenticated_user, error_response
-from sms.exceptions import SmsError
+from sms.api.common import ErrorSerializer, authenticated_user
 from sms.models import EnrichmentItem, ItemKind, ItemSource, ItemStatus
 from sms.selectors import enrichment_item_list
 from sms.services.review import REVIEW_STATUSES, enrichment_item_review
@@ -89,11 +88,8 @@ class EnrichmentItemDetailApi(APIView):
     def patch(self, request: Request, item_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            item = enrichment_item_review(
-                user=authenticated_user(request), item_id=item_id, status=data.validated_data["status"]
-            )
-        except SmsError as error:
-            return error_response(error)
+        item = enrichment_item_review(
+            user=authenticated_user(request), item_id=item_id, status=data.validated_data["status"]
+        )
         item = enrichment_item_list(user_id=authenticated_user(request).pk).select_related("message").get(pk=item.pk)
         return Response(EnrichmentItemOutputSerializer(item).data)

@@ -35,6 +35,7 @@ from google.genai import types
 from pydantic import BaseModel, ValidationError
 
 from performance import metrics
+from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,8 @@ T = TypeVar("T", bound=BaseModel)
 TRANSIENT_STATUSES = frozenset({408, 429})
 
 
-class GeminiError(Exception):
+class GeminiError(SmsError):
     code = "gemini_failed"
-    is_transient = False
 
 
 class GeminiUnavailableError(GeminiError):

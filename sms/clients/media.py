@@ -43,6 +43,7 @@ from urllib3.util.retry import Retry
 from performance import metrics
 from performance.pools import register_pool
 from sms.clients.twilio import adapter_pool_stats
+from sms.exceptions import SmsError
 from sms.media_types import sniff_content_type
 
 logger = logging.getLogger(__name__)
@@ -55,11 +56,10 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 TRANSIENT_STATUSES = (408, 425, 429, 500, 502, 503, 504)
 
 
-class MediaError(Exception):
+class MediaError(SmsError):
     """A download failed. ``code`` names the reason; ``is_transient`` says whether a retry may help."""
 
     code = "media_error"
-    is_transient = False
 
 
 class MediaTooLargeError(MediaError):

@@ -28,6 +28,7 @@ from google.cloud import speech
 
 from performance import metrics
 from performance.pools import PoolStats, register_pool
+from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,8 @@ TRANSIENT = (
 )
 
 
-class SpeechError(Exception):
+class SpeechError(SmsError):
     code = "transcription_failed"
-    is_transient = False
 
 
 class SpeechUnavailableError(SpeechError):

@@ -31,17 +31,13 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from sms.exceptions import SmsError
 
-class ExtractionError(Exception):
+
+class ExtractionError(SmsError):
     """An extractor cannot handle this message, and retrying will not help: it fails for good."""
 
     code = "extraction_failed"
-    is_transient = False
-
-    def __init__(self, message: str = "", *, code: str | None = None) -> None:
-        super().__init__(message or self.code)
-        if code:
-            self.code = code
 
 
 class ExtractionUnavailableError(ExtractionError):

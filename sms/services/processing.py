@@ -33,12 +33,12 @@ from django.utils import timezone
 from performance import metrics
 from performance.caches import day_counter_add
 from sms.audio import AudioError, AudioTooLongError, AudioUnsupportedError, probe, speech_chunks
-from sms.clients.media import ByteBudget, DownloadedMedia, MediaError, get_media_client
-from sms.clients.speech import SpeechError, get_speech_client
+from sms.clients.media import ByteBudget, DownloadedMedia, get_media_client
+from sms.clients.speech import get_speech_client
 from sms.clients.twilio import TwilioError, get_twilio_client
+from sms.exceptions import SmsError
 from sms.extraction import (
     ExtractedItem,
-    ExtractionError,
     MediaContent,
     MessageContent,
     TranscriptContent,
@@ -78,14 +78,8 @@ REPLY_KINDS = {
 }
 
 
-class ProcessingError(Exception):
+class ProcessingError(SmsError):
     code = "processing_error"
-    is_transient = False
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code:
-            self.code = code
 
 
 @dataclass(frozen=True)
@@ -131,7 +125,7 @@ def inbound_message_process(*, message_id: int) -> ProcessingResult:
             if not items and "unsupported" in work.kinds:
                 raise ProcessingError("no attachment of a supported type", code="unsupported_type")
             return _store(work, items, content)
-        except (MediaError, AudioError, SpeechError, ExtractionError, ProcessingError) as exc:
+        except SmsError as exc:
             # Error texts name statuses, hosts and types, never message content.
             logger.info("message %s attempt %s: %s: %s", message_id, message.attempts, exc.code, exc)
             _delete_stored(work.stored_names)

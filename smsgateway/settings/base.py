@@ -585,6 +585,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Domain errors (sms.exceptions.SmsError) answer with their status and {"code", "detail"}.
+    "EXCEPTION_HANDLER": "sms.api.common.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "smsgateway API",
