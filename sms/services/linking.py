@@ -42,6 +42,12 @@ from django.utils.crypto import salted_hmac
 
 from performance import metrics
 from performance.caches import day_counter_add, day_counter_get
+from sms.clients.twilio import (
+    TwilioInvalidNumberError,
+    TwilioPermanentError,
+    TwilioRecipientOptedOutError,
+    TwilioTransientError,
+)
 from sms.exceptions import (
     InvalidPhoneNumber,
     PhoneNumberAlreadyLinked,
@@ -54,10 +60,12 @@ from sms.exceptions import (
     VerificationThrottled,
 )
 from sms.masking import mask_phone
-from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
+from sms.models import OutboundPurpose, PhoneNumber, SendStatus, VerificationCodeSend
 from sms.numbers import phone_number_normalize
 from sms.ratelimit import rate_limit_hit
-from sms.senders import number_is_opted_out, sender_forget
+from sms.senders import number_is_opted_out, sender_forget, verification_status_cache
+from sms.services.opt_out import phone_number_opt_out_set
+from sms.services.outbound import outbound_sms_send
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +291,67 @@ def _enqueue_code(phone_number_id: int, code: str) -> None:
     phone_number_verification_send.delay(
         phone_number_id, verification_code_seal(phone_number_id=phone_number_id, code=code)
     )
+
+
+def _send_status_set(phone_number_id: int, code_hash: str, status: str, error: str = "", sid: str = "") -> None:
+    """Record the outcome on the row, unless a newer code replaced this one meanwhile. ``sid``
+    is what the code's status callbacks name (``sms.services.outbound``)."""
+    updated = PhoneNumber.objects.filter(pk=phone_number_id, verification_code_hash=code_hash).update(
+        last_send_status=status, last_send_error=error, last_send_sid=sid
+    )
+    if updated:
+        user_id = PhoneNumber.objects.filter(pk=phone_number_id).values_list("user_id", flat=True).first()
+        if user_id is not None:
+            verification_status_cache().delete(str(user_id))
+
+
+def verification_code_send(*, phone_number_id: int, sealed_code: str, may_retry: bool) -> None:
+    """Text the code sealed in ``sealed_code`` to the number it was issued for (the send task).
+
+    Skips quietly when the seal does not open, the row is gone (unlinked, account deleted),
+    already verified, or the code was superseded by a newer one. Never texts an opted-out number.
+    A Twilio outage (the HTTP client has already retried quickly) is raised for the task to
+    retry while ``may_retry``, else recorded as failed; permanent errors are recorded for the
+    GET to show, and 21610 marks the number opted out.
+    """
+    code = verification_code_unseal(phone_number_id=phone_number_id, sealed=sealed_code)
+    if code is None:
+        logger.warning("verification send %s: the sealed code does not open; not sending", phone_number_id)
+        return
+    phone = PhoneNumber.objects.filter(pk=phone_number_id).first()
+    if phone is None or phone.is_verified:
+        return
+    code_hash = verification_code_hash(number=phone.number, code=code)
+    if phone.verification_code_hash != code_hash:
+        return  # a newer code was issued, or this one was voided
+    if phone.is_opted_out or number_is_opted_out(number=phone.number):
+        metrics.OUTBOUND_SMS.labels("skipped").inc()
+        _send_status_set(phone.pk, code_hash, SendStatus.OPTED_OUT)
+        return
+
+    minutes = max(1, settings.SMS_VERIFICATION_CODE_TTL // 60)
+    body = f"Your smsgateway verification code is {code}. It expires in {minutes} minutes."
+    try:
+        sent = outbound_sms_send(
+            to=phone.number, body=body, purpose=OutboundPurpose.VERIFICATION, user_id=phone.user_id
+        )
+    except TwilioTransientError:
+        if may_retry:
+            raise
+        _send_status_set(phone.pk, code_hash, SendStatus.FAILED, "twilio_unavailable")
+        return
+    except TwilioRecipientOptedOutError:
+        phone_number_opt_out_set(number=phone.number, opted_out=True)
+        _send_status_set(phone.pk, code_hash, SendStatus.OPTED_OUT, "twilio_21610")
+        return
+    except TwilioInvalidNumberError as exc:
+        _send_status_set(phone.pk, code_hash, SendStatus.FAILED, f"invalid_number_{exc.code}")
+        return
+    except TwilioPermanentError as exc:
+        _send_status_set(phone.pk, code_hash, SendStatus.FAILED, f"twilio_{exc.code or exc.status}")
+        return
+    _send_status_set(phone.pk, code_hash, SendStatus.SENT, sid=sent.message_sid or "")
+    logger.info("verification code sent to %s", mask_phone(phone.number))
 
 
 def phone_number_verify(*, user: AbstractBaseUser, code: str) -> PhoneNumber:

@@ -1,0 +1,94 @@
+"""The layout holds: runtime packages import each other without cycles at module level (a cycle
+works only by import order, and breaks the day someone reorders), and none imports from the
+test code in ``tests/``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_PACKAGES = ("sms", "performance", "loadtesting", "smsgateway")
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for package in RUNTIME_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "tests" in parts or "migrations" in parts:
+                continue
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _module_level_imports(name: str, path: Path) -> set[str]:
+    """What a module imports when it is imported: top-level statements (inside ``try`` too),
+    not imports inside functions or under ``if TYPE_CHECKING``."""
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    imported: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        statements = node.body if isinstance(node, ast.Try) else [node]
+        for statement in statements:
+            if isinstance(statement, ast.Import):
+                imported.update(alias.name for alias in statement.names)
+            elif isinstance(statement, ast.ImportFrom):
+                base = statement.module or ""
+                if statement.level:
+                    parent = package[: len(package) - (statement.level - 1)]
+                    base = ".".join([*parent, base] if base else parent)
+                imported.add(base)
+                imported.update(f"{base}.{alias.name}" for alias in statement.names)
+    return imported
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {
+        name: {other for other in _module_level_imports(name, path) if other in modules and other != name}
+        for name, path in modules.items()
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_level_import_cycle() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
