@@ -15,6 +15,7 @@ mark it ``failed`` and text a friendly reason. Temp files are removed in every o
 
 from __future__ import annotations
 
+import enum
 import logging
 import random
 import time
@@ -82,9 +83,19 @@ class ProcessingError(SmsError):
     code = "processing_error"
 
 
+class ProcessingOutcome(enum.StrEnum):
+    """What one processing attempt did (the task's return value)."""
+
+    PROCESSED = "processed"  # items stored, confirmation sent
+    FAILED = "failed"  # for good, with an error code
+    RETRY = "retry"  # back in the outbox with a backoff
+    SKIPPED = "skipped"  # not claimable now: done, or claimed by a live worker
+    MISSING = "missing"  # no such message (deleted with its account)
+
+
 @dataclass(frozen=True)
 class ProcessingResult:
-    outcome: str  # processed | failed | retry | skipped | missing
+    outcome: ProcessingOutcome
     error_code: str = ""
     items: int = 0
 
@@ -176,17 +187,17 @@ def _claim(message_id: int) -> InboundMessage | ProcessingResult:
         message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None:
             logger.info("message %s is gone (deleted before processing): nothing to do", message_id)
-            return ProcessingResult("missing")
+            return ProcessingResult(ProcessingOutcome.MISSING)
         if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
             logger.info("message %s already %s: skipped", message_id, message.status)
-            return ProcessingResult("skipped")
+            return ProcessingResult(ProcessingOutcome.SKIPPED)
         if message.status == MessageStatus.PROCESSING and message.user_id is not None and message.attempts < limit:
             # Another worker holds a live lease (a redelivered or duplicated task): leave it.
             logger.info("message %s is being processed elsewhere: skipped", message_id)
-            return ProcessingResult("skipped")
+            return ProcessingResult(ProcessingOutcome.SKIPPED)
         code = "no_user" if message.user_id is None else "too_many_attempts"
         _mark_failed(message, code)
-    return ProcessingResult("failed", code)
+    return ProcessingResult(ProcessingOutcome.FAILED, code)
 
 
 def _gather(work: _Work) -> MessageContent:
@@ -359,7 +370,7 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
                 if not InboundMessage.objects.filter(pk=message.pk).exists():
                     raise InboundMessage.DoesNotExist
                 _delete_stored(work.stored_names)
-                return ProcessingResult("skipped")
+                return ProcessingResult(ProcessingOutcome.SKIPPED)
             if work.attachments:
                 MediaAttachment.objects.bulk_update(
                     work.attachments, ["sniffed_content_type", "size_bytes", "file"], batch_size=20
@@ -384,15 +395,15 @@ def _store(work: _Work, items: list[ExtractedItem], content: MessageContent) -> 
             raise
         _delete_stored(work.stored_names)
         logger.info("message %s was deleted while processing: nothing saved", message.pk)
-        return ProcessingResult("missing")
+        return ProcessingResult(ProcessingOutcome.MISSING)
     kind = _message_kind(work)
     metrics.PROCESSING_LATENCY.labels(kind).observe((now - message.received_at).total_seconds())
-    metrics.PROCESSING_OUTCOMES.labels(kind, "processed").inc()
+    metrics.PROCESSING_OUTCOMES.labels(kind, ProcessingOutcome.PROCESSED).inc()
     if items and settings.SMS_CONFIRMATION_ENABLED:
         _reply(message, _confirmation_text(items, content, work), purpose=OutboundPurpose.CONFIRMATION)
     if settings.SMS_DELETE_TWILIO_MEDIA:
         _delete_twilio_media(message, work.attachments)
-    return ProcessingResult("processed", items=len(items))
+    return ProcessingResult(ProcessingOutcome.PROCESSED, items=len(items))
 
 
 def _confirmation_text(items: list[ExtractedItem], content: MessageContent, work: _Work) -> str:
@@ -415,10 +426,10 @@ def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attemp
         locked = InboundMessage.objects.select_for_update().filter(pk=message.pk).first()
         if locked is None:
             logger.info("message %s was deleted while processing", message.pk)
-            return ProcessingResult("missing")
+            return ProcessingResult(ProcessingOutcome.MISSING)
         if locked.status != MessageStatus.PROCESSING or locked.attempts != message.attempts:
             # Processed, or our lease was taken over by another run: that run decides.
-            return ProcessingResult("skipped")
+            return ProcessingResult(ProcessingOutcome.SKIPPED)
         if is_transient and not is_last_attempt:
             backoff = settings.SMS_PROCESSING_RETRY_BACKOFF * (2 ** (locked.attempts - 1)) * random.uniform(0.8, 1.2)
             logger.warning(
@@ -431,16 +442,16 @@ def _fail_or_retry(work: _Work, *, code: str, is_transient: bool, is_last_attemp
             locked.queued_at = None
             locked.lease_expires_at = None
             locked.save(update_fields=["status", "error_code", "retry_at", "queued_at", "lease_expires_at"])
-            return ProcessingResult("retry", code)
+            return ProcessingResult(ProcessingOutcome.RETRY, code)
         logger.warning("message %s failed (%s) after %s attempt(s)", message.pk, code, locked.attempts)
         _mark_failed(locked, code)
-    metrics.PROCESSING_OUTCOMES.labels(_message_kind(work), "failed").inc()
+    metrics.PROCESSING_OUTCOMES.labels(_message_kind(work), ProcessingOutcome.FAILED).inc()
     if settings.SMS_FAILURE_REPLIES_ENABLED:
         kind = REPLY_KINDS.get(code, "temporary")
         text = settings.SMS_FAILURE_REPLIES.get(kind)
         if text:
             _reply(message, text, purpose=OutboundPurpose.FAILURE)
-    return ProcessingResult("failed", code)
+    return ProcessingResult(ProcessingOutcome.FAILED, code)
 
 
 def _mark_failed(message: InboundMessage, code: str) -> None:
