@@ -19,6 +19,8 @@ import requests
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
+from performance import metrics
+
 logger = logging.getLogger(__name__)
 
 CacheCounters = dict[str, dict[str, float]]
@@ -33,7 +35,7 @@ FLAG_CACHES = frozenset({"rate_limit_status"})
 def parse_cache_counters(text: str) -> CacheCounters:
     """``{cache: {"hits": n, "misses": n}}`` from a Prometheus text exposition."""
     counters: CacheCounters = {}
-    wanted = {"smsgw_cache_hits_total": "hits", "smsgw_cache_misses_total": "misses"}
+    wanted = {metrics.sample_name(metrics.CACHE_HITS): "hits", metrics.sample_name(metrics.CACHE_MISSES): "misses"}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             field = wanted.get(sample.name)

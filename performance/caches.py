@@ -89,10 +89,10 @@ class NamedCache:
         """Hits, misses, sets and hit rate for every process together."""
         registry = metrics.read_registry()
         labels = {"cache": self.name}
-        hits = metrics.sample_total("smsgw_cache_hits_total", labels, registry)
-        misses = metrics.sample_total("smsgw_cache_misses_total", labels, registry)
-        sets = metrics.sample_total("smsgw_cache_sets_total", labels, registry)
-        errors = metrics.sample_total("smsgw_cache_errors_total", labels, registry)
+        hits = metrics.sample_total(metrics.sample_name(metrics.CACHE_HITS), labels, registry)
+        misses = metrics.sample_total(metrics.sample_name(metrics.CACHE_MISSES), labels, registry)
+        sets = metrics.sample_total(metrics.sample_name(metrics.CACHE_SETS), labels, registry)
+        errors = metrics.sample_total(metrics.sample_name(metrics.CACHE_ERRORS), labels, registry)
         lookups = hits + misses
         return {
             "name": self.name,

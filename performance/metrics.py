@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # Latencies of the hot path sit between 1 and 25 ms; the buckets are dense there.
@@ -132,6 +133,16 @@ POOL_CONNECTIONS = Gauge(
     ["pool", "state"],
     multiprocess_mode="livesum",
 )
+
+
+def sample_name(metric: MetricWrapperBase, suffix: str = "") -> str:
+    """The name ``metric``'s samples carry when read back (counters end in ``_total``; a
+    histogram's ``suffix`` picks ``_count``, ``_sum`` or ``_bucket``). Readers name series
+    through this, never as strings, so a renamed metric cannot silently read as zero."""
+    name: str = metric._name
+    if metric._type == "counter":
+        name += "_total"
+    return name + suffix
 
 
 def multiprocess_dir() -> str | None:

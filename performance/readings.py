@@ -179,8 +179,8 @@ def samples_key() -> str:
 def _sample(totals: Totals) -> dict[str, float]:
     return {
         "ts": time.time(),
-        "webhooks": total(totals, "smsgw_webhook_outcomes_total"),
-        "processed": total(totals, "smsgw_processing_outcomes_total"),
+        "webhooks": total(totals, metrics.sample_name(metrics.WEBHOOK_OUTCOMES)),
+        "processed": total(totals, metrics.sample_name(metrics.PROCESSING_OUTCOMES)),
     }
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from performance import readings, snapshots
+from performance import metrics, readings, snapshots
 from performance.backlog import backlogs_as_dicts
 from performance.caches import registered_caches
 from performance.database import database_stats
@@ -52,12 +52,12 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
         baseline = _or_fallback("baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), None)
         delta = readings.since(lifetime, baseline)
     known = registered_caches()
-    names = set(known) | set(by_label(lifetime, "smsgw_cache_hits_total", "cache"))
-    names |= set(by_label(lifetime, "smsgw_cache_misses_total", "cache"))
+    names = set(known) | set(by_label(lifetime, metrics.sample_name(metrics.CACHE_HITS), "cache"))
+    names |= set(by_label(lifetime, metrics.sample_name(metrics.CACHE_MISSES), "cache"))
     result = []
     for name in sorted(names):
-        hits = total(delta, "smsgw_cache_hits_total", cache=name)
-        misses = total(delta, "smsgw_cache_misses_total", cache=name)
+        hits = total(delta, metrics.sample_name(metrics.CACHE_HITS), cache=name)
+        misses = total(delta, metrics.sample_name(metrics.CACHE_MISSES), cache=name)
         cache = known.get(name)
         result.append(
             {
@@ -65,12 +65,12 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
                 "ttl": cache.ttl if cache else None,
                 "hits": int(hits),
                 "misses": int(misses),
-                "sets": int(total(delta, "smsgw_cache_sets_total", cache=name)),
-                "errors": int(total(delta, "smsgw_cache_errors_total", cache=name)),
+                "sets": int(total(delta, metrics.sample_name(metrics.CACHE_SETS), cache=name)),
+                "errors": int(total(delta, metrics.sample_name(metrics.CACHE_ERRORS), cache=name)),
                 "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
                 "live_entries": cache.live_entries() if cache else None,
-                "lifetime_hits": int(total(lifetime, "smsgw_cache_hits_total", cache=name)),
-                "lifetime_misses": int(total(lifetime, "smsgw_cache_misses_total", cache=name)),
+                "lifetime_hits": int(total(lifetime, metrics.sample_name(metrics.CACHE_HITS), cache=name)),
+                "lifetime_misses": int(total(lifetime, metrics.sample_name(metrics.CACHE_MISSES), cache=name)),
             }
         )
     return result
@@ -102,35 +102,41 @@ def database_stats_get() -> dict[str, Any]:
 
 def _processing(delta: Totals) -> dict[str, Any]:
     kinds = sorted(
-        set(by_label(delta, "smsgw_processing_outcomes_total", "kind"))
-        | set(by_label(delta, "smsgw_processing_latency_seconds_count", "kind"))
+        set(by_label(delta, metrics.sample_name(metrics.PROCESSING_OUTCOMES), "kind"))
+        | set(by_label(delta, metrics.sample_name(metrics.PROCESSING_LATENCY, "_count"), "kind"))
     )
     return {
-        "count": int(total(delta, "smsgw_processing_outcomes_total")),
-        "latency_ms": _ms(histogram_quantiles(delta, "smsgw_processing_latency_seconds", PROCESSING_QUANTILES)),
+        "count": int(total(delta, metrics.sample_name(metrics.PROCESSING_OUTCOMES))),
+        "latency_ms": _ms(
+            histogram_quantiles(delta, metrics.sample_name(metrics.PROCESSING_LATENCY), PROCESSING_QUANTILES)
+        ),
         "by_kind": {
             kind: {
-                "count": int(total(delta, "smsgw_processing_outcomes_total", kind=kind)),
+                "count": int(total(delta, metrics.sample_name(metrics.PROCESSING_OUTCOMES), kind=kind)),
                 "latency_ms": _ms(
-                    histogram_quantiles(delta, "smsgw_processing_latency_seconds", PROCESSING_QUANTILES, kind=kind)
+                    histogram_quantiles(
+                        delta, metrics.sample_name(metrics.PROCESSING_LATENCY), PROCESSING_QUANTILES, kind=kind
+                    )
                 ),
-                "outcomes": by_label(delta, "smsgw_processing_outcomes_total", "outcome", kind=kind),
+                "outcomes": by_label(delta, metrics.sample_name(metrics.PROCESSING_OUTCOMES), "outcome", kind=kind),
             }
             for kind in kinds
         },
-        "outcomes": by_label(delta, "smsgw_processing_outcomes_total", "outcome"),
+        "outcomes": by_label(delta, metrics.sample_name(metrics.PROCESSING_OUTCOMES), "outcome"),
     }
 
 
 def _gemini(delta: Totals) -> dict[str, Any]:
-    calls = int(total(delta, "smsgw_gemini_calls_total"))
-    cost = total(delta, "smsgw_gemini_cost_usd_total")
+    calls = int(total(delta, metrics.sample_name(metrics.GEMINI_CALLS)))
+    cost = total(delta, metrics.sample_name(metrics.GEMINI_COST))
     return {
         "calls": calls,
-        "latency_ms": _ms(histogram_quantiles(delta, "smsgw_gemini_latency_seconds", PROCESSING_QUANTILES)),
-        "outcomes": by_label(delta, "smsgw_gemini_calls_total", "outcome"),
-        "tokens_in": int(total(delta, "smsgw_gemini_tokens_total", direction="input")),
-        "tokens_out": int(total(delta, "smsgw_gemini_tokens_total", direction="output")),
+        "latency_ms": _ms(
+            histogram_quantiles(delta, metrics.sample_name(metrics.GEMINI_LATENCY), PROCESSING_QUANTILES)
+        ),
+        "outcomes": by_label(delta, metrics.sample_name(metrics.GEMINI_CALLS), "outcome"),
+        "tokens_in": int(total(delta, metrics.sample_name(metrics.GEMINI_TOKENS), direction="input")),
+        "tokens_out": int(total(delta, metrics.sample_name(metrics.GEMINI_TOKENS), direction="output")),
         "cost_usd": round(cost, 4),
         "cost_per_call_usd": round(cost / calls, 6) if calls else None,
     }
@@ -159,45 +165,49 @@ def performance_stats_get() -> dict[str, Any]:
         "unavailable": unavailable,
         "throughput": throughput,
         "webhook": {
-            "count": int(total(delta, "smsgw_webhook_outcomes_total")),
-            "latency_ms": _ms(histogram_quantiles(delta, "smsgw_webhook_latency_seconds", WEBHOOK_QUANTILES)),
-            "outcomes": by_label(delta, "smsgw_webhook_outcomes_total", "outcome"),
-            "signature_failures": by_label(delta, "smsgw_webhook_signature_failures_total", "reason"),
-            "rejected": by_label(delta, "smsgw_webhook_rejected_total", "reason"),
-            "rate_limit_hits": int(total(delta, "smsgw_rate_limit_hits_total")),
-            "rate_limit_unavailable": int(total(delta, "smsgw_rate_limit_unavailable_total")),
+            "count": int(total(delta, metrics.sample_name(metrics.WEBHOOK_OUTCOMES))),
+            "latency_ms": _ms(
+                histogram_quantiles(delta, metrics.sample_name(metrics.WEBHOOK_LATENCY), WEBHOOK_QUANTILES)
+            ),
+            "outcomes": by_label(delta, metrics.sample_name(metrics.WEBHOOK_OUTCOMES), "outcome"),
+            "signature_failures": by_label(delta, metrics.sample_name(metrics.SIGNATURE_FAILURES), "reason"),
+            "rejected": by_label(delta, metrics.sample_name(metrics.WEBHOOK_REJECTED), "reason"),
+            "rate_limit_hits": int(total(delta, metrics.sample_name(metrics.RATE_LIMIT_HITS))),
+            "rate_limit_unavailable": int(total(delta, metrics.sample_name(metrics.RATE_LIMIT_UNAVAILABLE))),
         },
         "processing": _processing(delta),
         "media": {
             "download_latency_ms": _ms(
-                histogram_quantiles(delta, "smsgw_media_download_latency_seconds", PROCESSING_QUANTILES)
+                histogram_quantiles(delta, metrics.sample_name(metrics.MEDIA_DOWNLOAD_LATENCY), PROCESSING_QUANTILES)
             ),
-            "downloads": int(total(delta, "smsgw_media_download_latency_seconds_count")),
-            "bytes": int(total(delta, "smsgw_media_download_bytes_total")),
+            "downloads": int(total(delta, metrics.sample_name(metrics.MEDIA_DOWNLOAD_LATENCY, "_count"))),
+            "bytes": int(total(delta, metrics.sample_name(metrics.MEDIA_DOWNLOAD_BYTES))),
         },
         "speech": {
-            "latency_ms": _ms(histogram_quantiles(delta, "smsgw_speech_latency_seconds", PROCESSING_QUANTILES)),
-            "calls": int(total(delta, "smsgw_speech_latency_seconds_count")),
+            "latency_ms": _ms(
+                histogram_quantiles(delta, metrics.sample_name(metrics.SPEECH_LATENCY), PROCESSING_QUANTILES)
+            ),
+            "calls": int(total(delta, metrics.sample_name(metrics.SPEECH_LATENCY, "_count"))),
         },
         "gemini": _gemini(delta),
-        "outbound_sms": by_label(delta, "smsgw_outbound_sms_total", "result"),
+        "outbound_sms": by_label(delta, metrics.sample_name(metrics.OUTBOUND_SMS), "result"),
         "errors": {
-            "processing": by_label(delta, "smsgw_processing_errors_total", "code"),
-            "speech": by_label(delta, "smsgw_speech_errors_total", "reason"),
-            "gemini": by_label(delta, "smsgw_gemini_errors_total", "reason"),
-            "media_download": by_label(delta, "smsgw_media_download_errors_total", "reason"),
-            "cache": by_label(delta, "smsgw_cache_errors_total", "cache"),
-            "outbound_sms_failed": int(total(delta, "smsgw_outbound_sms_total", result="failed")),
+            "processing": by_label(delta, metrics.sample_name(metrics.PROCESSING_ERRORS), "code"),
+            "speech": by_label(delta, metrics.sample_name(metrics.SPEECH_ERRORS), "reason"),
+            "gemini": by_label(delta, metrics.sample_name(metrics.GEMINI_ERRORS), "reason"),
+            "media_download": by_label(delta, metrics.sample_name(metrics.MEDIA_DOWNLOAD_ERRORS), "reason"),
+            "cache": by_label(delta, metrics.sample_name(metrics.CACHE_ERRORS), "cache"),
+            "outbound_sms_failed": int(total(delta, metrics.sample_name(metrics.OUTBOUND_SMS), result="failed")),
         },
         "http_responses": by_label(delta, "django_http_responses_total_by_status_total", "status"),
         "queue_depth": celery_queue_depth(),
         "backlog": _or_fallback("backlog", backlogs_as_dicts, _NO_BACKLOG, unavailable),
         "lifetime": {
-            "webhooks": int(total(lifetime, "smsgw_webhook_outcomes_total")),
-            "processed": int(total(lifetime, "smsgw_processing_outcomes_total")),
-            "processing_errors": int(total(lifetime, "smsgw_processing_errors_total")),
-            "outbound_sms": by_label(lifetime, "smsgw_outbound_sms_total", "result"),
-            "gemini_cost_usd": round(total(lifetime, "smsgw_gemini_cost_usd_total"), 4),
+            "webhooks": int(total(lifetime, metrics.sample_name(metrics.WEBHOOK_OUTCOMES))),
+            "processed": int(total(lifetime, metrics.sample_name(metrics.PROCESSING_OUTCOMES))),
+            "processing_errors": int(total(lifetime, metrics.sample_name(metrics.PROCESSING_ERRORS))),
+            "outbound_sms": by_label(lifetime, metrics.sample_name(metrics.OUTBOUND_SMS), "result"),
+            "gemini_cost_usd": round(total(lifetime, metrics.sample_name(metrics.GEMINI_COST)), 4),
         },
         "caches": cache_stats_list(delta, lifetime),
         "connections": connection_stats,

@@ -92,3 +92,25 @@ def test_no_module_level_import_cycle() -> None:
 def test_the_cycle_finder_finds_one() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_metric_series_are_named_through_their_metric_objects() -> None:
+    """Readers name a series with ``metrics.sample_name(metric)``: a string literal would read
+    zero, silently, the day the metric is renamed."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from performance import metrics
+
+    series = set()
+    for metric in vars(metrics).values():
+        if isinstance(metric, MetricWrapperBase):
+            base = metrics.sample_name(metric)
+            series |= {base, metric._name, *(f"{base}{suffix}" for suffix in ("_count", "_sum", "_bucket"))}
+    literals = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!s}"
+        for path in _modules().values()
+        if path.name != "metrics.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in series
+    ]
+    assert literals == []
