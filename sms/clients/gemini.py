@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -35,6 +34,7 @@ from google.genai import types
 from pydantic import BaseModel, ValidationError
 
 from performance import metrics
+from sms.clients import ClientFactory
 from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
@@ -226,38 +226,36 @@ class GeminiClient:
             ) from exc
 
 
-_lock = threading.Lock()
-_client: GeminiClient | None = None
-_client_key: tuple[Any, ...] | None = None
+def _gemini_client_build() -> GeminiClient:
+    if not settings.GEMINI_API_KEY:
+        raise GeminiRejectedError("GEMINI_API_KEY is not set")
+    return GeminiClient(
+        api_key=settings.GEMINI_API_KEY,
+        model=settings.GEMINI_MODEL,
+        base_url=settings.GEMINI_BASE_URL,
+        timeout=settings.GEMINI_TIMEOUT_SECONDS,
+        max_output_tokens=settings.GEMINI_MAX_OUTPUT_TOKENS,
+        thinking_budget=settings.GEMINI_THINKING_BUDGET,
+        price_input=settings.GEMINI_PRICE_INPUT_PER_MILLION_TOKENS,
+        price_output=settings.GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS,
+    )
+
+
+_factory = ClientFactory(
+    _gemini_client_build,
+    settings_names=[
+        "GEMINI_API_KEY",
+        "GEMINI_MODEL",
+        "GEMINI_BASE_URL",
+        "GEMINI_TIMEOUT_SECONDS",
+        "GEMINI_MAX_OUTPUT_TOKENS",
+        "GEMINI_THINKING_BUDGET",
+        "GEMINI_PRICE_INPUT_PER_MILLION_TOKENS",
+        "GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS",
+    ],
+)
 
 
 def get_gemini_client() -> GeminiClient:
-    """The process's Gemini client (one pooled HTTP client, thread-safe), built from settings on
-    first use and rebuilt when they change."""
-    global _client, _client_key
-    key = (
-        settings.GEMINI_API_KEY,
-        settings.GEMINI_MODEL,
-        settings.GEMINI_BASE_URL,
-        settings.GEMINI_TIMEOUT_SECONDS,
-        settings.GEMINI_MAX_OUTPUT_TOKENS,
-        settings.GEMINI_THINKING_BUDGET,
-        settings.GEMINI_PRICE_INPUT_PER_MILLION_TOKENS,
-        settings.GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS,
-    )
-    with _lock:
-        if _client is None or _client_key != key:
-            if not key[0]:
-                raise GeminiRejectedError("GEMINI_API_KEY is not set")
-            _client = GeminiClient(
-                api_key=key[0],
-                model=key[1],
-                base_url=key[2],
-                timeout=key[3],
-                max_output_tokens=key[4],
-                thinking_budget=key[5],
-                price_input=key[6],
-                price_output=key[7],
-            )
-            _client_key = key
-        return _client
+    """The process's Gemini client (one pooled HTTP client, thread-safe)."""
+    return _factory.get()

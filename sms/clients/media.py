@@ -24,7 +24,6 @@ import logging
 import os
 import socket
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from urllib3.util.retry import Retry
 
 from performance import metrics
 from performance.pools import register_pool
+from sms.clients import ClientFactory
 from sms.clients.twilio import adapter_pool_stats
 from sms.exceptions import SmsError
 from sms.media_types import sniff_content_type
@@ -399,41 +399,40 @@ def cleanup_temp_files(*, older_than_seconds: float, temp_dir: str | None = None
     return removed
 
 
-_lock = threading.Lock()
-_client: MediaClient | None = None
-_client_key: tuple[Any, ...] | None = None
+def _media_client_build() -> MediaClient:
+    policy = DownloadPolicy(
+        allowed_hosts=list(settings.SMS_MEDIA_ALLOWED_HOSTS),
+        allow_private_ips=settings.SMS_MEDIA_ALLOW_PRIVATE_IPS,
+        credentials_netloc=urlsplit(settings.TWILIO_API_BASE_URL).netloc.lower(),
+        auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
+        connect_timeout=settings.SMS_MEDIA_CONNECT_TIMEOUT,
+        read_timeout=settings.SMS_MEDIA_READ_TIMEOUT,
+        not_found_delays=list(settings.SMS_MEDIA_NOT_FOUND_RETRY_DELAYS),
+        temp_dir=settings.SMS_MEDIA_TEMP_DIR or None,
+    )
+    client = MediaClient(policy=policy, pool_size=settings.SMS_MEDIA_POOL_SIZE)
+    adapter = client.adapter
+    register_pool("media_http", lambda: adapter_pool_stats(adapter))
+    return client
+
+
+_factory = ClientFactory(
+    _media_client_build,
+    settings_names=[
+        "SMS_MEDIA_ALLOWED_HOSTS",
+        "SMS_MEDIA_ALLOW_PRIVATE_IPS",
+        "TWILIO_API_BASE_URL",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "SMS_MEDIA_CONNECT_TIMEOUT",
+        "SMS_MEDIA_READ_TIMEOUT",
+        "SMS_MEDIA_NOT_FOUND_RETRY_DELAYS",
+        "SMS_MEDIA_TEMP_DIR",
+        "SMS_MEDIA_POOL_SIZE",
+    ],
+)
 
 
 def get_media_client() -> MediaClient:
-    """The process's media client, built from settings on first use (rebuilt if they change)."""
-    global _client, _client_key
-    api = urlsplit(settings.TWILIO_API_BASE_URL)
-    key = (
-        tuple(settings.SMS_MEDIA_ALLOWED_HOSTS),
-        settings.SMS_MEDIA_ALLOW_PRIVATE_IPS,
-        api.netloc.lower(),
-        settings.TWILIO_ACCOUNT_SID,
-        settings.TWILIO_AUTH_TOKEN,
-        settings.SMS_MEDIA_CONNECT_TIMEOUT,
-        settings.SMS_MEDIA_READ_TIMEOUT,
-        tuple(settings.SMS_MEDIA_NOT_FOUND_RETRY_DELAYS),
-        settings.SMS_MEDIA_TEMP_DIR,
-        settings.SMS_MEDIA_POOL_SIZE,
-    )
-    with _lock:
-        if _client is None or _client_key != key:
-            policy = DownloadPolicy(
-                allowed_hosts=list(key[0]),
-                allow_private_ips=key[1],
-                credentials_netloc=key[2],
-                auth=(key[3], key[4]),
-                connect_timeout=key[5],
-                read_timeout=key[6],
-                not_found_delays=list(key[7]),
-                temp_dir=key[8] or None,
-            )
-            _client = MediaClient(policy=policy, pool_size=key[9])
-            _client_key = key
-            adapter = _client.adapter
-            register_pool("media_http", lambda: adapter_pool_stats(adapter))
-        return _client
+    """The process's media client."""
+    return _factory.get()

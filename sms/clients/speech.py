@@ -28,6 +28,7 @@ from google.cloud import speech
 
 from performance import metrics
 from performance.pools import PoolStats, register_pool
+from sms.clients import ClientFactory
 from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
@@ -203,32 +204,32 @@ class SpeechClient:
         return self.pool.stats()
 
 
-_lock = threading.Lock()
-_client: SpeechClient | None = None
-_client_key: tuple[Any, ...] | None = None
+def _speech_client_build() -> SpeechClient:
+    client = SpeechClient(
+        endpoint=settings.SPEECH_API_ENDPOINT,
+        language_code=settings.SPEECH_LANGUAGE_CODE,
+        pool_size=settings.SPEECH_POOL_SIZE,
+        pool_timeout=settings.SPEECH_POOL_TIMEOUT,
+        timeout=settings.SPEECH_TIMEOUT,
+        retry_deadline=settings.SPEECH_RETRY_DEADLINE,
+    )
+    register_pool("speech", client.pool_stats)
+    return client
+
+
+_factory = ClientFactory(
+    _speech_client_build,
+    settings_names=[
+        "SPEECH_API_ENDPOINT",
+        "SPEECH_LANGUAGE_CODE",
+        "SPEECH_POOL_SIZE",
+        "SPEECH_POOL_TIMEOUT",
+        "SPEECH_TIMEOUT",
+        "SPEECH_RETRY_DEADLINE",
+    ],
+)
 
 
 def get_speech_client() -> SpeechClient:
-    """The process's Speech client (pool), built from settings on first use."""
-    global _client, _client_key
-    key = (
-        settings.SPEECH_API_ENDPOINT,
-        settings.SPEECH_LANGUAGE_CODE,
-        settings.SPEECH_POOL_SIZE,
-        settings.SPEECH_POOL_TIMEOUT,
-        settings.SPEECH_TIMEOUT,
-        settings.SPEECH_RETRY_DEADLINE,
-    )
-    with _lock:
-        if _client is None or _client_key != key:
-            _client = SpeechClient(
-                endpoint=key[0],
-                language_code=key[1],
-                pool_size=key[2],
-                pool_timeout=key[3],
-                timeout=key[4],
-                retry_deadline=key[5],
-            )
-            _client_key = key
-            register_pool("speech", _client.pool_stats)
-        return _client
+    """The process's Speech client (pool)."""
+    return _factory.get()

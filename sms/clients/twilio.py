@@ -8,7 +8,6 @@ failures. ``TWILIO_API_BASE_URL`` redirects every SDK call (tests point it at a 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from urllib3.util.retry import Retry
 
 from performance import metrics
 from performance.pools import PoolStats, register_pool
+from sms.clients import ClientFactory
 from sms.masking import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -221,39 +221,38 @@ def adapter_pool_stats(adapter: HTTPAdapter) -> PoolStats:
     return {"size": size, "in_use": in_use, "idle": idle, "waiting": 0, "max": maxsize or adapter._pool_maxsize}  # type: ignore[attr-defined]
 
 
-_lock = threading.Lock()
-_client: TwilioClient | None = None
-_client_key: tuple[Any, ...] | None = None
+def _twilio_client_build() -> TwilioClient:
+    cls = ConsoleSmsClient if settings.SMS_BACKEND == "console" else TwilioClient
+    client = cls(
+        account_sid=settings.TWILIO_ACCOUNT_SID,
+        auth_token=settings.TWILIO_AUTH_TOKEN,
+        from_number=settings.TWILIO_PHONE_NUMBER,
+        base_url=settings.TWILIO_API_BASE_URL,
+        timeout=settings.TWILIO_HTTP_TIMEOUT,
+        pool_size=settings.TWILIO_HTTP_POOL_SIZE,
+        backoff=getattr(settings, "TWILIO_HTTP_RETRY_BACKOFF", 0.5),
+        messaging_service_sid=settings.TWILIO_MESSAGING_SERVICE_SID,
+    )
+    register_pool("twilio_http", client.pool_stats)
+    return client
+
+
+_factory = ClientFactory(
+    _twilio_client_build,
+    settings_names=[
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_PHONE_NUMBER",
+        "TWILIO_API_BASE_URL",
+        "TWILIO_HTTP_TIMEOUT",
+        "TWILIO_HTTP_POOL_SIZE",
+        "TWILIO_HTTP_RETRY_BACKOFF",
+        "SMS_BACKEND",
+        "TWILIO_MESSAGING_SERVICE_SID",
+    ],
+)
 
 
 def get_twilio_client() -> TwilioClient:
-    """The process's Twilio client, built from settings on first use (rebuilt if they change)."""
-    global _client, _client_key
-    key = (
-        settings.TWILIO_ACCOUNT_SID,
-        settings.TWILIO_AUTH_TOKEN,
-        settings.TWILIO_PHONE_NUMBER,
-        settings.TWILIO_API_BASE_URL,
-        settings.TWILIO_HTTP_TIMEOUT,
-        settings.TWILIO_HTTP_POOL_SIZE,
-        getattr(settings, "TWILIO_HTTP_RETRY_BACKOFF", 0.5),
-        settings.SMS_BACKEND,
-        settings.TWILIO_MESSAGING_SERVICE_SID,
-    )
-    with _lock:
-        if _client is None or _client_key != key:
-            cls = ConsoleSmsClient if key[7] == "console" else TwilioClient
-            _client = cls(
-                account_sid=key[0],
-                auth_token=key[1],
-                from_number=key[2],
-                base_url=key[3],
-                timeout=key[4],
-                pool_size=key[5],
-                backoff=key[6],
-                messaging_service_sid=key[8],
-            )
-            _client_key = key
-            client = _client
-            register_pool("twilio_http", client.pool_stats)
-        return _client
+    """The process's Twilio client (the console one when SMS_BACKEND=console)."""
+    return _factory.get()
