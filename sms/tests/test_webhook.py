@@ -61,6 +61,15 @@ def test_verified_sender_sms_is_stored_and_acknowledged(verified, settings, djan
     assert message.status == "processed"
 
 
+def test_emoji_and_multi_segment_text_is_stored_intact(verified):
+    """Twilio posts UCS-2 texts (emoji, flags, variation selectors) as UTF-8 form fields."""
+    params = with_new_sid(load_payload("inbound_sms__emoji"))
+    response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    body = InboundMessage.objects.get(message_sid=params["MessageSid"]).body
+    assert body == params["Body"] and "🇵🇹" in body and "☕️" in body
+
+
 def test_mms_media_rows_are_stored_with_the_message(verified):
     params = with_new_sid(load_payload("inbound_mms__voice_image_vcard"))
     response = post_webhook(Client(), params)
