@@ -64,7 +64,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 # Core
 # =============================================================================
 # Development-only fallback; production.py requires DJANGO_SECRET_KEY.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-0123456789abcdefghijklmnop")
+# A blank value (an env file's "DJANGO_SECRET_KEY=") is unset, here and below where a blank
+# would be no usable value.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "insecure-dev-key-change-me-0123456789abcdefghijklmnop"
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -162,13 +164,13 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT") or BASE_DIR / "var" / "media")
 
 # Requests larger than this are refused before parsing (Twilio posts a few KB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
@@ -302,7 +304,7 @@ CACHALOT_INVALIDATE_RAW = False
 # =============================================================================
 # Celery
 # =============================================================================
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or env_str("CELERY_BROKER_URL")))
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -343,12 +345,12 @@ CELERY_BEAT_SCHEDULE = {
 # with them (sms/signature.py), and production refuses to boot with them.
 TWILIO_PLACEHOLDER_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_PLACEHOLDER_AUTH_TOKEN = "dev-auth-token"
-TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", TWILIO_PLACEHOLDER_ACCOUNT_SID)
-TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", TWILIO_PLACEHOLDER_AUTH_TOKEN)
-TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER", "+15005550006")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID") or TWILIO_PLACEHOLDER_ACCOUNT_SID
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or TWILIO_PLACEHOLDER_AUTH_TOKEN
+TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER") or "+15005550006"
 # "twilio" sends through the REST API; "console" writes each SMS to the log instead (the
 # default when no TWILIO_AUTH_TOKEN is set, as on the embedded default).
-SMS_BACKEND = env_str("SMS_BACKEND", "twilio" if env_str("TWILIO_AUTH_TOKEN") else "console")
+SMS_BACKEND = env_str("SMS_BACKEND") or ("twilio" if env_str("TWILIO_AUTH_TOKEN") else "console")
 if SMS_BACKEND not in ("twilio", "console"):
     raise ImproperlyConfigured(f"SMS_BACKEND must be 'twilio' or 'console', not {SMS_BACKEND!r}")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
