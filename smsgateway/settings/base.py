@@ -91,7 +91,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: the webhook answers here and skips the rest (sms/middleware.py).
+    # First: /healthz and /readyz answer for any Host header and never redirect
+    # (performance/probes.py).
+    "performance.probes.ProbeMiddleware",
+    # Then the webhook answers here and skips the rest (sms/middleware.py).
     "sms.middleware.WebhookFastPathMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
