@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "performance",
     "sms",
     "loadtesting",
+    # The project's own system checks (smsgateway/checks.py).
+    "smsgateway.apps.SmsgatewayConfig",
 ]
 
 MIDDLEWARE = [
