@@ -213,7 +213,7 @@ def database_config(url: str) -> dict[str, object]:
     if not url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "db.sqlite3",
+            "NAME": Path(env_str("DJANGO_SQLITE_PATH") or BASE_DIR / "var" / "db.sqlite3"),
             "OPTIONS": {"timeout": 20},
         }
     config: dict[str, object] = dict(dj_database_url.parse(url))
