@@ -5,7 +5,9 @@ import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_shutdown, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown, worker_shutdown
+
+from smsgateway.logs import log_context_pop, log_context_push
 
 # A worker fails closed: production settings unless told otherwise (manage.py, which imports this
 # module too, has already chosen the local default for development).
@@ -45,6 +47,23 @@ if _is_worker_command(sys.argv):
     @worker_shutdown.connect(weak=False)
     def _worker_metrics_dead(**kwargs: Any) -> None:
         process_dead_mark(os.getpid())
+
+
+_task_log_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect(weak=False)
+def _task_log_context(task_id: str | None = None, **kwargs: Any) -> None:
+    # Every line a task logs names it; an eager task inside the relay restores the relay's context.
+    if task_id:
+        _task_log_tokens[task_id] = log_context_push(task_id=task_id)
+
+
+@task_postrun.connect(weak=False)
+def _task_log_context_end(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _task_log_tokens.pop(task_id or "", None)
+    if token is not None:
+        log_context_pop(token)
 
 
 app = Celery("smsgateway")

@@ -611,15 +611,36 @@ SPECTACULAR_SETTINGS = {
 # Logging
 # =============================================================================
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# plain: one human-readable line; json: one JSON object per line (smsgateway/logs.py). Both carry
+# the MessageSid, message id and Celery task id of the message being handled.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+    "filters": {
+        "context": {"()": "smsgateway.logs.ContextFilter"},
+        "numbers_mask": {"()": "smsgateway.logs.NumbersMaskFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s%(context)s"},
+        "json": {"()": "smsgateway.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # runserver's request lines in the same format (gunicorn's access log: gunicorn.conf.py).
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["numbers_mask"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        # "Not Found: <path>" and the like: a path may carry a number.
+        "django.request": {"filters": ["numbers_mask"]},
         "django.db.backends": {"level": "WARNING"},
         # Security events (forged signatures, foreign accounts) go to their own logger.
         "sms.security": {"level": "INFO"},
