@@ -13,7 +13,7 @@ from tests.live import free_port
 
 pytestmark = pytest.mark.django_db
 
-LOOPBACK = {"HTTP_HOST": "127.0.0.1:8000"}
+LOOPBACK: dict[str, Any] = {"HTTP_HOST": "127.0.0.1:8000"}
 
 
 def _redis_down(settings: Any) -> None:

@@ -39,7 +39,7 @@ def stack(django_db_setup: None) -> Iterator[Stack]:
             "REDIS_URL": f"redis://127.0.0.1:{redis.port}/{location.rsplit('/', 1)[-1]}",
             "PERFORMANCE_HEALTH_CACHE_SECONDS": "0",  # every health call runs its checks
         }
-        with Gunicorn(workers=1, **env) as web:
+        with Gunicorn(workers=1, **env) as web:  # type: ignore[arg-type]  # env holds only str settings
             yield Stack(web, pg, redis)
 
 
