@@ -38,8 +38,8 @@ limit_request_fields = 100
 # it, and it would fail in a read-only container home.
 control_socket_disable = True
 
-# Shared with the host's Celery workers (performance/multiprocess.py), so /metrics and the
-# performance pages sum web and processing work.
+# Shared with the host's relay and Celery workers (performance/multiprocess.py), so /metrics and
+# the performance pages sum web and processing work; a container keeps its own.
 _metrics_dir = metrics_dir_setup()
 raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
 

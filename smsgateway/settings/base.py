@@ -553,6 +553,9 @@ SMS_FAILURE_REPLIES = {
 # Set by gunicorn.conf.py (or the environment) before prometheus_client is imported.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Celery worker and relay processes serve their own /metrics on this port (0: not), for
+# containers without a web server; same access rules as the web's /metrics.
+SMS_WORKER_METRICS_PORT = env_int("SMS_WORKER_METRICS_PORT", 0)
 
 # =============================================================================
 # Performance pages, health and /metrics access
