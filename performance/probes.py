@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,30 @@ LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
 
 
+class _DaemonThread:
+    """A single worker thread for submitted calls. A daemon, unlike ThreadPoolExecutor's: a
+    check hung on a dead server must not hold up the process's exit."""
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, fn))
+        return future
+
+    def _loop(self) -> None:
+        while True:
+            future, fn = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
 class Prober:
     """One thread that runs one dependency's checks, one at a time, and keeps its connections."""
 
@@ -46,7 +71,7 @@ class Prober:
         self.name = name
         self._lock = threading.Lock()
         self._pid = 0
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: _DaemonThread | None = None
         self._inflight: dict[Callable[[], Any], Future[Any]] = {}
 
     def submit(self, fn: Callable[[], Any]) -> Future[Any]:
@@ -54,7 +79,7 @@ class Prober:
         with self._lock:
             if self._executor is None or self._pid != os.getpid():
                 # First use in this process (a forked worker does not inherit the thread).
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"probe-{self.name}")
+                self._executor = _DaemonThread(f"probe-{self.name}")
                 self._pid = os.getpid()
                 self._inflight = {}
             future = self._inflight.get(fn)
