@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,25 @@ def test_loading_it_gives_the_default_settings() -> None:
     defaults = _settings({})
     loaded = _settings(_example())
     assert {k: (defaults.get(k), v) for k, v in loaded.items() if defaults.get(k) != v} == {}
+
+
+def _readme_defaults() -> dict[str, str]:
+    """``| `A` / `B` | `1` / `2` | … |`` rows of the README's table whose default column is just
+    the backticked values, one per variable."""
+    found: dict[str, str] = {}
+    for line in ROOT.joinpath("README.md").read_text().splitlines():
+        match = re.match(r"^\| `([A-Z0-9_]+)`((?: / `[A-Z0-9_]+`)*) \| ([^|]*) \|", line)
+        if not match:
+            continue
+        names = [match.group(1), *re.findall(r"`([A-Z0-9_]+)`", match.group(2))]
+        defaults = re.findall(r"`([^`]*)`", match.group(3))
+        if len(defaults) == len(names) and " / ".join(f"`{d}`" for d in defaults) == match.group(3).strip():
+            found.update(zip(names, defaults, strict=True))
+    return found
+
+
+def test_every_value_it_sets_is_the_readme_s_documented_default() -> None:
+    documented = _readme_defaults()
+    assert len(documented) > 50
+    example = _example()
+    assert {k: (v, documented[k]) for k, v in example.items() if v and k in documented and documented[k] != v} == {}
