@@ -67,6 +67,16 @@ def _clean_redis(settings: Any) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _probe_connections_closed() -> Iterator[None]:
+    """The probe threads keep their database connection between runs (performance/probes.py);
+    a test that points the database elsewhere must see a new one."""
+    yield
+    from performance.probes import probers_connections_close
+
+    probers_connections_close()
+
+
 @pytest.fixture
 def fake_twilio(settings: Any) -> Iterator[Any]:
     """A running fake Twilio REST API; settings point the real SDK at it."""

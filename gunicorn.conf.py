@@ -23,7 +23,11 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
 # Heartbeat files on tmpfs: a worker blocked on a slow disk must not look dead.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
-accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# The access log goes to stdout unless GUNICORN_ACCESSLOG names a file or is "off"; numbers in
+# it are masked, and LOG_FORMAT=json makes its lines JSON (smsgateway/gunicorn_logging.py).
+_accesslog = os.environ.get("GUNICORN_ACCESSLOG", "").strip()
+accesslog = None if _accesslog.lower() in ("off", "false", "none") else (_accesslog or "-")
+logger_class = "smsgateway.gunicorn_logging.MaskingLogger"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 proc_name = "smsgateway"
@@ -34,8 +38,8 @@ limit_request_fields = 100
 # it, and it would fail in a read-only container home.
 control_socket_disable = True
 
-# Shared with the host's Celery workers (performance/multiprocess.py), so /metrics and the
-# performance pages sum web and processing work.
+# Shared with the host's relay and Celery workers (performance/multiprocess.py), so /metrics and
+# the performance pages sum web and processing work; a container keeps its own.
 _metrics_dir = metrics_dir_setup()
 raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
 

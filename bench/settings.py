@@ -1,5 +1,7 @@
 """Bench-only settings: production settings plus a URLconf with a bare TwiML view to compare with."""
 
+import os
+
 from smsgateway.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
@@ -10,3 +12,7 @@ from smsgateway.settings.base import LOGGING as _BASE_LOGGING  # noqa: E402
 
 # Per-request INFO lines would be measured too.
 LOGGING = {**_BASE_LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
+
+# bench/db_metrics_cost.py: the same settings with django-prometheus' instrumented engine.
+if os.environ.get("BENCH_DB_METRICS") == "1":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"  # noqa: F405

@@ -57,6 +57,11 @@ class Results:
             else:
                 self.failures[failure] += 1
 
+    def progress(self, since: int) -> tuple[int, int, list[float]]:
+        """Requests and failures so far, and the latencies recorded from index ``since`` on."""
+        with self.lock:
+            return len(self.latencies_ms), sum(self.failures.values()), self.latencies_ms[since:]
+
     def write(self, path: str) -> None:
         with self.lock:
             if self.written:
@@ -78,9 +83,33 @@ class Results:
 RESULTS = Results()
 
 
+def _progress_loop(path: str, interval: float) -> None:
+    """Every ``interval`` seconds, the figures so far for the command's live progress line."""
+    seen = 0
+    last = time.monotonic()
+    while RESULTS.stopped_at is None:
+        time.sleep(interval)
+        now = time.monotonic()
+        requests, failures, recent = RESULTS.progress(seen)
+        recent.sort()
+        snapshot = {
+            "elapsed_s": round(time.time() - (RESULTS.started_at or time.time()), 1),
+            "requests": requests,
+            "failures": failures,
+            "rps": round(len(recent) / max(now - last, 1e-6), 1),
+            "p95_ms": round(recent[min(len(recent) - 1, int(len(recent) * 0.95))], 1) if recent else None,
+        }
+        seen, last = requests, now
+        Path(path + ".tmp").write_text(json.dumps(snapshot))
+        os.replace(path + ".tmp", path)
+
+
 @events.test_start.add_listener
 def _on_start(**_: Any) -> None:
     RESULTS.started_at = time.time()
+    if CONFIG.get("progress_path"):
+        interval = float(CONFIG.get("progress_interval") or 5)
+        threading.Thread(target=_progress_loop, args=(CONFIG["progress_path"], interval), daemon=True).start()
 
 
 @events.test_stop.add_listener

@@ -136,6 +136,14 @@ def _fmt(value: Any, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def format_progress(snapshot: dict[str, Any], *, duration_s: float) -> str:
+    """One live line: time, requests and failures so far, req/s and p95 over the last interval."""
+    return (
+        f"[{snapshot['elapsed_s']:>6.1f}s/{duration_s:.0f}s] requests {snapshot['requests']:>7}  "
+        f"{snapshot['rps']:>8.1f} req/s  failures {snapshot['failures']:>5}  p95 {_fmt(snapshot['p95_ms'], ' ms')}"
+    )
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The human-readable report printed at the end of a run."""
     lat = report["latency_ms"]

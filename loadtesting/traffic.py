@@ -88,13 +88,17 @@ def run_message_sid(run_id: str, *, mms: bool) -> str:
 
 @dataclass(frozen=True)
 class MediaSource:
-    """A media file the target can download. ``base_url`` is the Twilio API host serving it."""
+    """A media file the target can download. ``base_url`` is the Twilio API host serving it; or
+    ``fixed_url``, one URL every message links (``--media-url``)."""
 
     base_url: str
     media_sid: str
     content_type: str
+    fixed_url: str = ""
 
     def url(self, *, account_sid: str, message_sid: str) -> str:
+        if self.fixed_url:
+            return self.fixed_url
         return f"{self.base_url}/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{self.media_sid}"
 
 

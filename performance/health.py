@@ -1,7 +1,13 @@
-"""Dependency checks for load balancers: PostgreSQL, Redis (cache) and the Celery broker.
+"""The detailed health document for dashboards: PostgreSQL, Redis (cache) and the Celery broker.
 
-Each check runs in its own thread and must answer within ``PERFORMANCE_HEALTH_TIMEOUT``
-seconds; nothing else decides health (a cold cache or an empty queue is healthy).
+Load balancers and container healthchecks use ``/readyz`` and ``/healthz`` instead
+(performance/probes.py): this document fails when any one dependency does, which the webhook
+survives (Redis down, PostgreSQL down while the spool takes messages).
+
+Each check runs on its dependency's probe thread, which keeps its connection, and must answer
+within ``PERFORMANCE_HEALTH_TIMEOUT`` seconds; nothing else decides health (a cold cache or an
+empty queue is healthy). A process answers from its last result for
+``PERFORMANCE_HEALTH_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -10,16 +16,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connections
 from kombu import Connection
 
 from performance.backlog import Backlog, backlogs_read, degraded
+from performance.probes import PROBERS, database_select_one
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +41,7 @@ class CheckResult:
 
 
 def check_database() -> None:
-    connection = connections["default"]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    finally:
-        # The check runs in a throwaway thread: never leave its connection open.
-        connection.close()
+    database_select_one()
 
 
 def check_cache() -> None:
@@ -52,15 +53,23 @@ def check_cache() -> None:
         backend.get("smsgw:health")
 
 
+_broker_clients: dict[tuple[str, float], redis.Redis] = {}
+
+
+def _broker_client(url: str, timeout: float) -> redis.Redis:
+    """One pooled client per broker URL, kept: a check reuses its connection."""
+    client = _broker_clients.get((url, timeout))
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        _broker_clients[(url, timeout)] = client
+    return client
+
+
 def check_broker() -> None:
     url = str(settings.CELERY_BROKER_URL)
     timeout = float(settings.PERFORMANCE_HEALTH_TIMEOUT)
     if url.startswith(("redis://", "rediss://")):
-        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        _broker_client(url, timeout).ping()
         return
     with Connection(url, connect_timeout=timeout) as conn:
         conn.ensure_connection(max_retries=1, timeout=timeout)
@@ -73,16 +82,17 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-def _run(name: str, fn: Callable[[], None], results: dict[str, CheckResult]) -> None:
-    started = time.perf_counter()
+def _result(name: str, future: Future[Any], started: float, deadline: float) -> CheckResult:
     try:
-        fn()
-        results[name] = CheckResult(name, True, (time.perf_counter() - started) * 1000)
+        future.result(timeout=max(deadline - time.monotonic(), 0))
+    except FutureTimeout:
+        return CheckResult(name, False, (time.monotonic() - started) * 1000, "timeout")
     except Exception as exc:
         # The endpoint is public: it names the exception class only; the log has the details
         # (hosts, ports) an outsider should not read.
         logger.warning("health check %s failed: %s", name, exc)
-        results[name] = CheckResult(name, False, (time.perf_counter() - started) * 1000, type(exc).__name__)
+        return CheckResult(name, False, (time.monotonic() - started) * 1000, type(exc).__name__)
+    return CheckResult(name, True, (time.monotonic() - started) * 1000)
 
 
 @dataclass(frozen=True)
@@ -99,13 +109,6 @@ class Health:
     @property
     def status(self) -> str:
         return "failing" if self.failing else "degraded" if self.degraded else "ok"
-
-
-def _read_backlogs(out: list[Backlog]) -> None:
-    try:
-        out.extend(backlogs_read())
-    finally:
-        connections.close_all()
 
 
 _cached: tuple[float, Health] | None = None
@@ -130,20 +133,18 @@ def health_check() -> Health:
 
 
 def health_check_now() -> Health:
-    """Run every check, and read the backlogs, in parallel; a check that has not answered by the
-    deadline fails as a timeout (backlogs not read in time are left out)."""
+    """Run every check, and read the backlogs, in parallel on the probe threads
+    (performance/probes.py), which keep their connections between runs; a check that has not
+    answered by the deadline fails as a timeout (backlogs not read in time are left out)."""
     timeout = float(settings.PERFORMANCE_HEALTH_TIMEOUT)
-    results: dict[str, CheckResult] = {}
-    found: list[Backlog] = []
-    threads = [
-        threading.Thread(target=_run, args=(name, fn, results), name=f"health-{name}", daemon=True)
-        for name, fn in CHECKS.items()
-    ]
-    threads.append(threading.Thread(target=_read_backlogs, args=(found,), name="health-backlog", daemon=True))
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(deadline - time.monotonic(), 0))
-    checks = [results.get(name) or CheckResult(name, False, timeout * 1000, "timeout") for name in CHECKS]
-    return Health(checks=checks, degraded=degraded(list(found)) if not threads[-1].is_alive() else [])
+    started = time.monotonic()
+    deadline = started + timeout
+    futures = {name: PROBERS[name].submit(fn) for name, fn in CHECKS.items()}
+    # After the database check on its thread and connection: the outbox is read in PostgreSQL.
+    backlogs = PROBERS["database"].submit(backlogs_read)
+    checks = [_result(name, future, started, deadline) for name, future in futures.items()]
+    try:
+        found: list[Backlog] = backlogs.result(timeout=max(deadline - time.monotonic(), 0))
+    except Exception:
+        found = []
+    return Health(checks=checks, degraded=degraded(found))

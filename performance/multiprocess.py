@@ -1,8 +1,11 @@
-"""The Prometheus multiprocess directory shared by every process of a host.
+"""The Prometheus multiprocess directory of the processes of one host or one container.
 
-gunicorn's workers and Celery's workers write their metrics to files in one directory
-(``PROMETHEUS_MULTIPROC_DIR``, default ``<tmp>/smsgateway-metrics``), so /metrics, the
-performance API and the admin page sum web *and* processing work. Starting gunicorn removes
+gunicorn's workers, the relay and Celery's workers write their metrics to files in one directory
+(``PROMETHEUS_MULTIPROC_DIR``, default ``<tmp>/smsgateway-metrics``), named by PID. On one host
+they share it, so /metrics, the performance API and the admin page sum web *and* processing
+work. Containers each keep their own (each numbers its PIDs from 1: a shared volume would
+collide) and the worker and relay serve their own /metrics (``SMS_WORKER_METRICS_PORT``,
+performance/exporter.py; docs/DEPLOYMENT.md, "Metrics"). Starting gunicorn removes
 the files of processes that are no longer alive (a restart's totals begin again; Prometheus
 treats it as a counter reset) but never those of a running Celery worker.
 

@@ -42,6 +42,7 @@ from performance import metrics
 from performance.backlog import Backlog
 from performance.caches import redis_client
 from sms.models import InboundMessage, MessageStatus
+from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,8 @@ def spool_drain(*, batch: int | None = None) -> int:
     claimed = spool_claim(batch=batch or settings.SMS_RELAY_BATCH_SIZE)
     for position, (raw, entry) in enumerate(claimed):
         try:
-            inbound_message_drain(entry=entry)
+            with log_context(message_sid=entry.sms.message_sid):
+                inbound_message_drain(entry=entry)
         except (OperationalError, InterfaceError):
             # Still down: give the rest back now, so the next pass (or another relay) takes them.
             spool_release([r for r, _ in claimed[position:]])

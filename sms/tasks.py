@@ -17,6 +17,7 @@ from sms.masking import mask_phone
 from sms.models import OutboundPurpose
 from sms.senders import number_is_opted_out
 from sms.services.linking import verification_code_send
+from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def process_inbound_message(message_id: int) -> str:
     # Imported here: the relay enqueues this task but need not load PyAV and the Speech SDK.
     from sms.services.processing import inbound_message_process
 
-    return inbound_message_process(message_id=message_id).outcome
+    with log_context(message_id=message_id):
+        return inbound_message_process(message_id=message_id).outcome
 
 
 @shared_task(bind=True, max_retries=3, ignore_result=True)

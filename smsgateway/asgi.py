@@ -7,3 +7,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsgateway.settings.production")
 
 application = get_asgi_application()
+
+# Refuse to boot rather than answer 500 (a missing static manifest): smsgateway/checks.py.
+from smsgateway.checks import serving_checks_run  # noqa: E402
+
+serving_checks_run()

@@ -5,7 +5,9 @@ import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_shutdown, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown, worker_ready, worker_shutdown
+
+from smsgateway.logs import log_context_pop, log_context_push
 
 # A worker fails closed: production settings unless told otherwise (manage.py, which imports this
 # module too, has already chosen the local default for development).
@@ -23,7 +25,7 @@ def _is_relay_command(argv: list[str]) -> bool:
 
 
 if _is_relay_command(sys.argv):
-    # The relay's metrics (hand-overs, sweeps, spool) join the host's shared directory too.
+    # The relay's metrics (hand-overs, sweeps, spool) join the host's (or container's) directory.
     import atexit
 
     from performance.multiprocess import metrics_dir_setup, process_dead_mark
@@ -33,7 +35,7 @@ if _is_relay_command(sys.argv):
 
 if _is_worker_command(sys.argv):
     # Before Django (and prometheus_client) load: the worker's metrics go to the host's
-    # shared directory, where /metrics and the performance pages sum them with the web's.
+    # (or container's) directory, where /metrics and the performance pages sum them.
     from performance.multiprocess import metrics_dir_setup, process_dead_mark
 
     metrics_dir_setup()
@@ -45,6 +47,34 @@ if _is_worker_command(sys.argv):
     @worker_shutdown.connect(weak=False)
     def _worker_metrics_dead(**kwargs: Any) -> None:
         process_dead_mark(os.getpid())
+
+    @worker_ready.connect(weak=False)
+    def _worker_metrics_serve(**kwargs: Any) -> None:
+        # In the main process: a worker container has no web server, so it serves its own
+        # /metrics (its children's files included), behind the web's access rules.
+        from django.conf import settings
+
+        if settings.SMS_WORKER_METRICS_PORT:
+            from performance.exporter import metrics_server_start
+
+            metrics_server_start(port=settings.SMS_WORKER_METRICS_PORT)
+
+
+_task_log_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect(weak=False)
+def _task_log_context(task_id: str | None = None, **kwargs: Any) -> None:
+    # Every line a task logs names it; an eager task inside the relay restores the relay's context.
+    if task_id:
+        _task_log_tokens[task_id] = log_context_push(task_id=task_id)
+
+
+@task_postrun.connect(weak=False)
+def _task_log_context_end(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _task_log_tokens.pop(task_id or "", None)
+    if token is not None:
+        log_context_pop(token)
 
 
 app = Celery("smsgateway")

@@ -18,11 +18,17 @@ TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 class FakeWebhook:
-    def __init__(self, auth_token: str, *, rate_limit_every: int = 0, sign_url: str | None = None) -> None:
+    def __init__(
+        self, auth_token: str, *, rate_limit_every: int = 0, sign_url: str | None = None, store_as: str = ""
+    ) -> None:
         self.validator = RequestValidator(auth_token)
         self.rate_limit_every = rate_limit_every
         self.server = FakeServer()
         self.sign_url = sign_url
+        # With a status, each accepted message is stored in the test database as ending so
+        # (e.g. "failed"), for the end-to-end check to find.
+        self.store_as = store_as
+        self.media_urls: list[str] = []
         self.seen: set[str] = set()
         self.senders: set[str] = set()
         self.hits = 0
@@ -72,6 +78,11 @@ class FakeWebhook:
                 outcome = "accepted"
             self.seen.add(params["MessageSid"])
             self.outcomes[outcome] += 1
+            self.media_urls += [v for k, v in params.items() if k.startswith("MediaUrl")]
+        if outcome == "accepted" and self.store_as:
+            from sms.tests.factories import inbound_message_create
+
+            inbound_message_create(message_sid=params["MessageSid"], status=self.store_as)
         return Reply(200, TWIML, {"Content-Type": "text/xml", "X-SMS-Outcome": outcome})
 
     def _metrics(self, request: Request) -> Reply:

@@ -66,3 +66,34 @@ def test_loadtest_against_gunicorn_and_celery_processes_every_accepted_message(t
     assert e2e["accepted"] == report["outcomes"]["accepted"]
     assert report["cache_hit_rate"] is not None
     assert report["db_connections_peak"] is not None
+
+
+def test_default_traffic_without_media_server_is_text_only_and_every_message_is_processed(tmp_path, capsys):
+    env = {"CELERY_TASK_ALWAYS_EAGER": "false", "TWILIO_API_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+    report_path = tmp_path / "report.json"
+    with (
+        Gunicorn(workers=1, **env) as web,  # type: ignore[arg-type]  # env holds only str settings
+        CeleryWorker(concurrency=2, env=env),
+        RelayProcess(env=env),
+    ):
+        # Default traffic options (no --mms-ratio, no --media-server): it must pass on its own.
+        call_command(
+            "loadtest",
+            url=web.url + "/api/sms/webhook",
+            users=2,
+            spawn_rate=2,
+            duration=4,
+            rate=2,
+            senders=20,
+            setup_senders=20,
+            drain=60,
+            progress_interval=1,
+            json_path=str(report_path),
+        )
+    report = json.loads(report_path.read_text())
+    assert "mms" not in report["requests_by_kind"]
+    e2e = report["end_to_end"]
+    assert e2e["accepted"] > 0 and e2e["processed"] == e2e["accepted"] and e2e["failed"] == 0
+    assert report["targets"]["unprocessed"]["passed"] is True
+    err = capsys.readouterr().err
+    assert "sending text messages only" in err and "req/s" in err

@@ -3,6 +3,7 @@ the real webhook is exercised by test_live_loadtest.py)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -61,7 +62,7 @@ def test_clean_run_reports_every_signed_request_and_passes_its_targets(webhook, 
     assert report["db_connections_peak"] is not None
     # The fake stores nothing, so the end-to-end check finds none of this run's messages.
     assert report["end_to_end"]["accepted"] == 0
-    assert set(report["targets"]) == {"p99_ms", "success_rate", "cache_hit_rate", "db_connections_peak"}
+    assert set(report["targets"]) == {"p99_ms", "success_rate", "cache_hit_rate", "db_connections_peak", "unprocessed"}
     assert (tmp_path / "stats_stats.csv").exists() and (tmp_path / "report.html").exists()
     assert "result" in (tmp_path / "out.txt").read_text()
 
@@ -181,3 +182,62 @@ def test_warns_when_senders_are_too_few_for_the_rate_limit(webhook, tmp_path):
             stderr=stream,
         )
     assert "exceed the rate limit of 20/hour" in err.read_text()
+
+
+def test_default_options_without_media_send_text_messages_only_and_say_so(webhook, tmp_path):
+    err = tmp_path / "err.txt"
+    with open(err, "w") as stream:
+        call_command(
+            "loadtest", url=webhook.url, users=2, spawn_rate=2, duration=2, rate=4, senders=20, drain=0,
+            json_path=str(tmp_path / "r.json"), stdout=open(tmp_path / "out.txt", "w"), stderr=stream,
+        )  # fmt: skip
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["requests"] > 0 and "mms" not in report["requests_by_kind"] and webhook.media_urls == []
+    assert report["config"]["mms_ratio"] == 0
+    assert "sending text messages only" in err.read_text()
+
+
+def test_mms_without_media_server_or_media_url_is_a_usage_error():
+    with pytest.raises(CommandError) as error:
+        call_command("loadtest", mms_ratio=0.3)
+    assert error.value.returncode == 2 and "--media-server or --media-url" in str(error.value)
+
+
+def test_media_url_sends_mms_linking_it(webhook, tmp_path):
+    media = "https://media.example.com/card.jpg"
+    code, report = run(tmp_path, url=webhook.url, media_url=[media], mms_ratio=1, duplicate_ratio=0, keyword_ratio=0)
+    assert code == 0 and report["requests_by_kind"].get("mms", 0) > 0
+    assert set(webhook.media_urls) == {media}
+
+
+def test_accepted_messages_that_end_failed_fail_the_run(tmp_path):
+    fake = FakeWebhook(settings.TWILIO_AUTH_TOKEN, store_as="failed").start()
+    try:
+        code, report = run(tmp_path, url=fake.url, duplicate_ratio=0, keyword_ratio=0)
+    finally:
+        fake.stop()
+    assert code == 1
+    assert report["end_to_end"]["failed"] == report["end_to_end"]["accepted"] > 0
+    assert report["targets"]["unprocessed"]["passed"] is False
+
+
+def test_allow_unprocessed_relaxes_it(tmp_path):
+    fake = FakeWebhook(settings.TWILIO_AUTH_TOKEN, store_as="failed").start()
+    try:
+        code, report = run(tmp_path, url=fake.url, duplicate_ratio=0, keyword_ratio=0, allow_unprocessed=True)
+    finally:
+        fake.stop()
+    assert code == 0 and report["end_to_end"]["failed"] > 0
+    assert "unprocessed" not in report["targets"]
+
+
+def test_progress_goes_to_stderr_while_it_runs(webhook, tmp_path):
+    err = tmp_path / "err.txt"
+    with open(err, "w") as stream:
+        call_command(
+            "loadtest", url=webhook.url, users=2, spawn_rate=2, duration=3, rate=4, senders=20, drain=0,
+            progress_interval=1, no_end_to_end=True, stdout=open(tmp_path / "out.txt", "w"), stderr=stream,
+        )  # fmt: skip
+    lines = [line for line in err.read_text().splitlines() if "req/s" in line]
+    assert len(lines) >= 2, err.read_text()
+    assert all(re.search(r"requests +\d+ +[\d.]+ req/s  failures +0  p95 ", line) for line in lines), lines

@@ -1,14 +1,30 @@
-from django.urls import path
+"""Each endpoint answers with and without the trailing slash, directly: the paths of the system we
+replace had none, and CommonMiddleware's APPEND_SLASH redirect would drop a POST's body. The
+schema lists the slash forms only (``performance.api.schema``)."""
+
+from django.urls import URLPattern, path
 
 from performance.api import views
 
 app_name = "performance-api"
 
-urlpatterns = [
-    path("stats/", views.PerformanceStatsApi.as_view(), name="stats"),
-    path("cache/", views.PerformanceCacheApi.as_view(), name="cache"),
-    path("database/", views.PerformanceDatabaseApi.as_view(), name="database"),
-    path("connections/", views.PerformanceConnectionsApi.as_view(), name="connections"),
-    path("health/", views.PerformanceHealthApi.as_view(), name="health"),
-    path("reset/", views.PerformanceResetApi.as_view(), name="reset"),
+_ENDPOINTS = [
+    ("stats", views.PerformanceStatsApi),
+    ("cache", views.PerformanceCacheApi),
+    ("database", views.PerformanceDatabaseApi),
+    ("connections", views.PerformanceConnectionsApi),
+    ("health", views.PerformanceHealthApi),
+    ("reset", views.PerformanceResetApi),
 ]
+
+
+def _both_forms() -> list[URLPattern]:
+    patterns = []
+    for name, view in _ENDPOINTS:
+        callback = view.as_view()
+        patterns.append(path(f"{name}/", callback, name=name))
+        patterns.append(path(name, callback, name=f"{name}-no-slash"))
+    return patterns
+
+
+urlpatterns = _both_forms()

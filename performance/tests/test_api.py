@@ -333,6 +333,39 @@ def test_health_cold_cache_is_healthy(api: APIClient) -> None:
     assert api.get(BASE + "health/").status_code == 200
 
 
+# --- paths without the trailing slash -----------------------------------------------------
+@pytest.mark.parametrize("endpoint", ["stats", "cache", "database", "connections"])
+def test_staff_get_without_trailing_slash_answers_directly(staff_api: APIClient, endpoint: str) -> None:
+    response = staff_api.get(BASE + endpoint)
+    assert response.status_code == 200
+    assert "Location" not in response
+    assert type(response.json()) is type(staff_api.get(BASE + endpoint + "/").json())
+
+
+def test_health_without_trailing_slash_answers_directly(api: APIClient) -> None:
+    response = api.get(BASE + "health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_reset_post_without_trailing_slash_answers_directly(super_api: APIClient) -> None:
+    response = super_api.post(BASE + "reset", data={"note": "kept"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["reset_at"] > 0
+
+
+def test_post_to_a_get_endpoint_without_slash_is_405_not_a_redirect(staff_api: APIClient) -> None:
+    assert staff_api.post(BASE + "stats", data={"a": 1}, format="json").status_code == 405
+
+
+def test_schema_lists_each_endpoint_once() -> None:
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    performance = sorted(p for p in paths if p.startswith(BASE))
+    assert performance == [
+        BASE + e + "/" for e in sorted(["cache", "connections", "database", "health", "reset", "stats"])
+    ]
+
+
 # --- schema -------------------------------------------------------------------------------
 def test_openapi_schema_documents_every_endpoint_shape() -> None:
     schema = SchemaGenerator().get_schema(request=None, public=True)

@@ -15,11 +15,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from performance import metrics
-from sms.intake import WebhookPayloadError, inbound_sms_parse
+from sms.intake import MAX_LENGTHS, WebhookPayloadError, inbound_sms_parse
 from sms.masking import mask_phone
 from sms.services.intake import IntakeUnavailable, inbound_message_receive
 from sms.signature import SignatureError, messaging_service_verify, signature_verify
 from sms.twiml import twiml_message
+from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("sms.security")
@@ -78,7 +79,12 @@ def sms_webhook(request: HttpRequest) -> HttpResponse:
     if params is None:
         metrics.WEBHOOK_REJECTED.labels("too_large").inc()
         return _plain(413, "too_large", "request body too large", started)
+    # Every line logged for this delivery names it (smsgateway/logs.py); capped like the column.
+    with log_context(message_sid=(params.get("MessageSid") or "")[: MAX_LENGTHS["MessageSid"]] or None):
+        return _receive(request, params, started)
 
+
+def _receive(request: HttpRequest, params: MultiValueDict[str, str], started: float) -> HttpResponse:
     try:
         signature_verify(request, params)
         messaging_service_verify(params)

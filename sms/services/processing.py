@@ -61,6 +61,7 @@ from sms.media_types import (
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
 from sms.senders import number_is_opted_out
 from sms.services.outbound import outbound_sms_send
+from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,14 @@ def inbound_message_process(*, message_id: int) -> ProcessingResult:
     message = _claim(message_id)
     if isinstance(message, ProcessingResult):
         return message
+    with log_context(message_sid=message.message_sid, message_id=message.pk):
+        result = _process(message)
+        logger.info("message %s: %s (attempt %s)", message_id, result.outcome, message.attempts)
+        return result
+
+
+def _process(message: InboundMessage) -> ProcessingResult:
+    message_id = message.pk
     is_last_attempt = message.attempts > settings.SMS_PROCESSING_MAX_RETRIES
     attachments = list(message.media.order_by("index")) if message.num_media else []
     work = _Work(message=message, attachments=attachments)

@@ -64,7 +64,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 # Core
 # =============================================================================
 # Development-only fallback; production.py requires DJANGO_SECRET_KEY.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-0123456789abcdefghijklmnop")
+# A blank value (an env file's "DJANGO_SECRET_KEY=") is unset, here and below where a blank
+# would be no usable value.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "insecure-dev-key-change-me-0123456789abcdefghijklmnop"
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -86,10 +88,15 @@ INSTALLED_APPS = [
     "performance",
     "sms",
     "loadtesting",
+    # The project's own system checks (smsgateway/checks.py).
+    "smsgateway.apps.SmsgatewayConfig",
 ]
 
 MIDDLEWARE = [
-    # First: the webhook answers here and skips the rest (sms/middleware.py).
+    # First: /healthz and /readyz answer for any Host header and never redirect
+    # (performance/probes.py).
+    "performance.probes.ProbeMiddleware",
+    # Then the webhook answers here and skips the rest (sms/middleware.py).
     "sms.middleware.WebhookFastPathMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -162,13 +169,13 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT") or BASE_DIR / "var" / "media")
 
 # Requests larger than this are refused before parsing (Twilio posts a few KB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
@@ -206,7 +213,7 @@ def database_config(url: str) -> dict[str, object]:
     if not url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "db.sqlite3",
+            "NAME": Path(env_str("DJANGO_SQLITE_PATH") or BASE_DIR / "var" / "db.sqlite3"),
             "OPTIONS": {"timeout": 20},
         }
     config: dict[str, object] = dict(dj_database_url.parse(url))
@@ -302,7 +309,7 @@ CACHALOT_INVALIDATE_RAW = False
 # =============================================================================
 # Celery
 # =============================================================================
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or env_str("CELERY_BROKER_URL")))
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -343,12 +350,12 @@ CELERY_BEAT_SCHEDULE = {
 # with them (sms/signature.py), and production refuses to boot with them.
 TWILIO_PLACEHOLDER_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_PLACEHOLDER_AUTH_TOKEN = "dev-auth-token"
-TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", TWILIO_PLACEHOLDER_ACCOUNT_SID)
-TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", TWILIO_PLACEHOLDER_AUTH_TOKEN)
-TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER", "+15005550006")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID") or TWILIO_PLACEHOLDER_ACCOUNT_SID
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or TWILIO_PLACEHOLDER_AUTH_TOKEN
+TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER") or "+15005550006"
 # "twilio" sends through the REST API; "console" writes each SMS to the log instead (the
 # default when no TWILIO_AUTH_TOKEN is set, as on the embedded default).
-SMS_BACKEND = env_str("SMS_BACKEND", "twilio" if env_str("TWILIO_AUTH_TOKEN") else "console")
+SMS_BACKEND = env_str("SMS_BACKEND") or ("twilio" if env_str("TWILIO_AUTH_TOKEN") else "console")
 if SMS_BACKEND not in ("twilio", "console"):
     raise ImproperlyConfigured(f"SMS_BACKEND must be 'twilio' or 'console', not {SMS_BACKEND!r}")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
@@ -546,6 +553,9 @@ SMS_FAILURE_REPLIES = {
 # Set by gunicorn.conf.py (or the environment) before prometheus_client is imported.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Celery worker and relay processes serve their own /metrics on this port (0: not), for
+# containers without a web server; same access rules as the web's /metrics.
+SMS_WORKER_METRICS_PORT = env_int("SMS_WORKER_METRICS_PORT", 0)
 
 # =============================================================================
 # Performance pages, health and /metrics access
@@ -597,21 +607,48 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["performance.api.schema.slashless_aliases_drop"],
 }
 
 # =============================================================================
 # Logging
 # =============================================================================
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# plain: one human-readable line; json: one JSON object per line (smsgateway/logs.py). Both carry
+# the MessageSid, message id and Celery task id of the message being handled.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
+if LOG_FORMAT == "json":
+    import logging as _logging
+
+    # Python warnings become log records (py.warnings), so they are JSON lines too.
+    _logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+    "filters": {
+        "context": {"()": "smsgateway.logs.ContextFilter"},
+        "numbers_mask": {"()": "smsgateway.logs.NumbersMaskFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s%(context)s"},
+        "json": {"()": "smsgateway.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # runserver's request lines in the same format (gunicorn's access log: gunicorn.conf.py).
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["numbers_mask"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        # "Not Found: <path>" and the like: a path may carry a number.
+        "django.request": {"filters": ["numbers_mask"]},
         "django.db.backends": {"level": "WARNING"},
         # Security events (forged signatures, foreign accounts) go to their own logger.
         "sms.security": {"level": "INFO"},

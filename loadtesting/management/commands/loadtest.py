@@ -3,17 +3,22 @@
 Locust runs headless in a subprocess (importing locust monkey-patches the process with gevent)
 with loadtesting/locustfile.py; this process sets up senders and the media host, samples the
 database and the target's /metrics while it runs, waits for processing to drain, and reports.
+While locust runs, a progress line goes to stderr every ``--progress-interval`` seconds. Without
+``--media-server`` or ``--media-url`` only text messages are sent. Accepted messages that end
+failed or unprocessed fail the run unless ``--allow-unprocessed``.
 Exit code: 0 when every target holds, 1 otherwise, 2 on usage errors. See docs/LOAD_TESTING.md.
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from argparse import ArgumentParser, ArgumentTypeError
 from pathlib import Path
 from typing import Any
@@ -113,7 +118,11 @@ class Command(BaseCommand):
         pace.add_argument("--wait", type=parse_wait, help="think time between messages, e.g. 0.5-1.5 [0.5-1.5]")
 
         traffic = parser.add_argument_group("traffic")
-        traffic.add_argument("--mms-ratio", type=ratio, default=0.3, help="share of MMS [%(default)s]")
+        traffic.add_argument(
+            "--mms-ratio",
+            type=ratio,
+            help="share of MMS [0.3 with --media-server or --media-url, else 0: text messages only]",
+        )
         traffic.add_argument(
             "--duplicate-ratio", type=ratio, default=0.02, help="share redelivered like a Twilio retry [%(default)s]"
         )
@@ -134,6 +143,13 @@ class Command(BaseCommand):
             help="host real audio/image/vCard media locally like Twilio (Basic auth, 307 to a CDN)",
         )
         traffic.add_argument(
+            "--media-url",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="a media file the target can download, linked by MMS (repeatable; type from the extension)",
+        )
+        traffic.add_argument(
             "--media-port",
             type=int,
             default=0,
@@ -148,6 +164,17 @@ class Command(BaseCommand):
             "--drain", type=non_negative, default=60.0, help="seconds to wait for processing to finish [%(default)s]"
         )
         results.add_argument("--no-end-to-end", action="store_true", help="skip the database end-to-end check")
+        results.add_argument(
+            "--allow-unprocessed",
+            action="store_true",
+            help="do not fail the run when accepted messages end failed or unprocessed",
+        )
+        results.add_argument(
+            "--progress-interval",
+            type=non_negative,
+            default=5.0,
+            help="seconds between progress lines on stderr (0: none) [%(default)s]",
+        )
 
         targets = parser.add_argument_group("targets (exit 1 when one fails)")
         targets.add_argument("--max-avg-ms", type=non_negative)
@@ -167,9 +194,10 @@ class Command(BaseCommand):
         media_host = None
         sampler: sampling.ConnectionSampler | None = None
         try:
-            media: list[dict[str, str]] = []
+            media: list[dict[str, str]] = [media_url_source(url) for url in options["media_url"]]
             if options["media_server"]:
-                media_host, media = self._start_media_server(options)
+                media_host, served = self._start_media_server(options)
+                media += served
             db_ok = not options["no_end_to_end"] and endtoend.database_reachable()
             if options["setup_senders"]:
                 if not endtoend.database_reachable():
@@ -192,9 +220,13 @@ class Command(BaseCommand):
             results = json.loads(Path(config["results_path"]).read_text())
             public_config = {k: v for k, v in config.items() if k not in {"auth_token", "results_path", "media"}}
             public_config["media_server"] = bool(media)
+            targets = dict(options)
+            if e2e is not None and not options["allow_unprocessed"] and options["max_unprocessed"] is None:
+                # Accepted means it must become items: failed or left unprocessed fails the run.
+                targets["max_unprocessed"] = 0
             built = report.build_report(
                 results,
-                targets=report.targets_from_options(options),
+                targets=report.targets_from_options(targets),
                 end_to_end=e2e,
                 cache=sampling.cache_stats_delta(cache_before, cache_after),
                 db_connections_peak=peak,
@@ -210,6 +242,12 @@ class Command(BaseCommand):
             Path(options["json_path"]).write_text(json.dumps(built, indent=2) + "\n")
         if not built["passed"]:
             failed = ", ".join(name for name, t in built["targets"].items() if not t["passed"])
+            e2e = built.get("end_to_end") or {}
+            if "unprocessed" in failed and e2e.get("unprocessed"):
+                failed += (
+                    f" ({e2e['unprocessed']} of {e2e['accepted']} accepted messages ended failed or unprocessed;"
+                    " --allow-unprocessed accepts that)"
+                )
             raise CommandError(f"targets not met: {failed}", returncode=1)
 
     def _validate(self, options: dict[str, Any]) -> None:
@@ -234,10 +272,24 @@ class Command(BaseCommand):
                 f"rate_limited replies, or raise --senders to at least "
                 f"{int(per_sender * options['senders'] / settings.SMS_RATE_LIMIT_PER_HOUR) + 1}."
             )
-        if options["mms_ratio"] > 0 and not options["media_server"]:
-            self.stderr.write(
-                "note: without --media-server, MMS media URLs point at api.twilio.com; the target's "
-                "processing will fail to download them unless it can reach Twilio with these SIDs."
+        for url in options["media_url"]:
+            try:
+                media_url_source(url)
+            except ValueError as exc:
+                raise CommandError(f"--media-url {url!r}: {exc}", returncode=USAGE_ERROR)
+        has_media = bool(options["media_server"] or options["media_url"])
+        if options["mms_ratio"] is None:
+            options["mms_ratio"] = 0.3 if has_media else 0.0
+            if not has_media:
+                self.stderr.write(
+                    "note: sending text messages only: MMS needs media the target can download "
+                    "(--media-server, or --media-url URL)."
+                )
+        elif options["mms_ratio"] > 0 and not has_media:
+            raise CommandError(
+                "--mms-ratio above 0 needs --media-server or --media-url: the target could not download "
+                "media at made-up Twilio URLs, and every MMS would end failed",
+                returncode=USAGE_ERROR,
             )
 
     def _start_media_server(self, options: dict[str, Any]) -> tuple[Any, list[dict[str, str]]]:
@@ -290,6 +342,8 @@ class Command(BaseCommand):
             "keyword_ratio": options["keyword_ratio"],
             "media": media,
             "results_path": str(workdir / "results.json"),
+            "progress_path": str(workdir / "progress.json") if options["progress_interval"] else "",
+            "progress_interval": options["progress_interval"],
         }
 
     def _run_locust(self, options: dict[str, Any], config: dict[str, Any], workdir: Path) -> None:
@@ -329,16 +383,55 @@ class Command(BaseCommand):
         self.stderr.write(
             f"loadtest {config['run_id']}: {options['users']} users for {options['duration']}s -> {options['url']}"
         )
+        deadline = time.monotonic() + options["duration"] + 120
         with log_path.open("wb") as log:
+            proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                proc = subprocess.run(
-                    argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=options["duration"] + 120
-                )
-            except subprocess.TimeoutExpired:
-                raise CommandError(f"locust did not finish; log: {log_path}", returncode=1)
+                self._follow(proc, config, deadline)
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
         if proc.returncode != 0 or not Path(config["results_path"]).exists():
             tail = log_path.read_text(errors="replace")[-4000:]
             raise CommandError(f"locust failed (exit {proc.returncode}):\n{tail}", returncode=1)
+
+    def _follow(self, proc: subprocess.Popen[bytes], config: dict[str, Any], deadline: float) -> None:
+        """Wait for locust, writing each new progress snapshot to stderr as it comes."""
+        progress = Path(config["progress_path"]) if config["progress_path"] else None
+        shown = None
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise CommandError("locust did not finish in time", returncode=1)
+            if progress is not None:
+                try:
+                    snapshot = json.loads(progress.read_text())
+                except (OSError, ValueError):
+                    snapshot = None
+                if snapshot and snapshot != shown:
+                    self.stderr.write(report.format_progress(snapshot, duration_s=config["duration_s"]))
+                    shown = snapshot
+            time.sleep(0.2)
+
+
+# What Twilio reports for the voice-note and contact-card files mimetypes does not know.
+_MEDIA_TYPES = {".amr": "audio/amr", ".vcf": "text/vcard"}
+
+
+def media_url_source(url: str) -> dict[str, str]:
+    """The locust config entry of ``--media-url``: the URL, its content type from the extension."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("not an http(s) URL")
+    content_type = _MEDIA_TYPES.get(Path(parts.path).suffix.lower()) or mimetypes.guess_type(parts.path)[0]
+    if content_type is None:
+        raise ValueError("no content type known for its extension (e.g. .jpg, .amr, .vcf)")
+    return {
+        "base_url": f"{parts.scheme}://{parts.netloc}",
+        "media_sid": "",
+        "content_type": content_type,
+        "fixed_url": url,
+    }
 
 
 def offered_per_sender(options: dict[str, Any]) -> float:

@@ -6,6 +6,7 @@ import signal
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from sms.relay import Relay
@@ -29,4 +30,9 @@ class Command(BaseCommand):
             return
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        if settings.SMS_WORKER_METRICS_PORT:
+            # A relay container has no web server: it serves its own /metrics.
+            from performance.exporter import metrics_server_start
+
+            metrics_server_start(port=settings.SMS_WORKER_METRICS_PORT)
         relay.run_forever()
