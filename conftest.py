@@ -3,7 +3,7 @@
 - Tests talk to real PostgreSQL and Redis; the Redis DB index of the test settings is
   flushed before each test.
 - Any connection to a non-loopback address fails the test: outside systems are faked on
-  127.0.0.1 (tests/fakes).
+  127.0.0.1 (devkit/fakes).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _probe_connections_closed() -> Iterator[None]:
 @pytest.fixture
 def fake_twilio(settings: Any) -> Iterator[Any]:
     """A running fake Twilio REST API; settings point the real SDK at it."""
-    from tests.fakes.twilio import FakeTwilio
+    from devkit.fakes.twilio import FakeTwilio
 
     fake = FakeTwilio(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN).start()
     settings.TWILIO_API_BASE_URL = fake.url

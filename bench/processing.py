@@ -64,11 +64,11 @@ def main() -> None:
     from django.db import transaction
     from django_redis import get_redis_connection
 
+    from devkit.fakes.speech import FakeSpeech
+    from devkit.fakes.twilio import FakeTwilio
+    from devkit.media_files import audio_bytes
     from sms.models import InboundMessage, MediaAttachment, PhoneNumber
     from sms.tests.factories import phone_number_create, user_create
-    from tests.fakes.media_files import audio_bytes
-    from tests.fakes.speech import FakeSpeech
-    from tests.fakes.twilio import FakeTwilio
     from tests.worker import CeleryWorker, RelayProcess
 
     call_command("migrate", verbosity=0)

@@ -46,7 +46,7 @@ from urllib.parse import urlencode, urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sms.management.commands.sms_simulate import simulated_payload  # noqa: E402
+from devkit.payloads import inbound_payload, twilio_signature  # noqa: E402
 
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -59,14 +59,12 @@ def sender_number(i: int) -> str:
 
 
 def payload(sender: str, body: str) -> dict[str, str]:
-    """An inbound SMS exactly as sms_simulate (and Twilio) builds it."""
-    return simulated_payload(account_sid=ACCOUNT_SID, from_number=sender, to_number=TO, body=body, media=[])
+    """An inbound SMS exactly as sms_simulate (and Twilio) builds it (devkit.payloads)."""
+    return inbound_payload(account_sid=ACCOUNT_SID, from_number=sender, to_number=TO, body=body)
 
 
 def signed_line(params: dict[str, str]) -> tuple[str, str]:
-    from twilio.request_validator import RequestValidator
-
-    return RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL, params), urlencode(params)
+    return twilio_signature(PUBLIC_URL, params, AUTH_TOKEN), urlencode(params)
 
 
 def server_env(args: argparse.Namespace, port: int, metrics_dir: str) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,15 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-# locust puts this file's directory first on sys.path, where loadtesting/tests would shadow the
-# project's top-level tests package (shared payload fixtures); the project root is on PYTHONPATH.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+from locust import FastHttpUser, between, constant_throughput, events, task
 
-from locust import FastHttpUser, between, constant_throughput, events, task  # noqa: E402
-
-from loadtesting.outcomes import OUTCOME_HEADER, classify  # noqa: E402
-from loadtesting.traffic import SignedRequest, TrafficGenerator, generator_from_config  # noqa: E402
+from loadtesting.outcomes import OUTCOME_HEADER, classify
+from loadtesting.traffic import SignedRequest, TrafficGenerator, generator_from_config
 
 CONFIG: dict[str, Any] = json.loads(Path(os.environ["LOADTEST_CONFIG"]).read_text())
 TARGET = urlsplit(CONFIG["url"])

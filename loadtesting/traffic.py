@@ -1,6 +1,6 @@
 """Load-test traffic: complete Twilio webhook payloads, signed exactly as Twilio signs them.
 
-Payloads start from the shared webhook fixtures (tests/fixtures/twilio) so the load test and
+Payloads start from the shared webhook fixtures (devkit/fixtures/twilio) so the load test and
 the webhook tests post the same shapes. Every message of a run gets a MessageSid that starts
 with ``SM``/``MM`` + the run id, so the run's rows can be found in the database afterwards.
 
@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.twilio_payloads import load_payload, twilio_signature
+from devkit.payloads import load_payload, num_segments, twilio_signature
 
 # Realistic note-taking texts: several languages, emoji, hashtags, long multi-segment ones.
 BODIES: tuple[str, ...] = (
@@ -51,22 +51,6 @@ KEYWORD_FIXTURES: dict[str, str] = {
 
 # Twilio's ordinary MMS fields; the media ones are rebuilt per message.
 _MEDIA_PREFIXES = ("MediaUrl", "MediaContentType")
-
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
-)
-
-
-def num_segments(body: str) -> int:
-    """How many SMS segments Twilio reports for ``body`` (GSM-7: 160/153, else UCS-2: 70/67)."""
-    if all(ch in _GSM7 for ch in body):
-        single, multi, length = 160, 153, len(body)
-    else:
-        single, multi, length = 70, 67, len(body.encode("utf-16-le")) // 2
-    if length <= single:
-        return 1
-    return -(-length // multi)
 
 
 def sender_number(index: int) -> str:

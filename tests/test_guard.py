@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from conftest import NonLoopbackConnection
-from tests.fakes.server import FakeServer, Reply
+from devkit.fakes.server import FakeServer, Reply
 
 
 def test_connecting_to_a_non_loopback_address_fails_the_test() -> None:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.server import FakeServer, Reply, Request
+from devkit.fakes.server import FakeServer, Reply, Request
 
 TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

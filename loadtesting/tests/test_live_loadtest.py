@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from tests.fakes.speech import FakeSpeech
+from devkit.fakes.speech import FakeSpeech
 from tests.live import Gunicorn, free_port
 from tests.worker import CeleryWorker, RelayProcess
 

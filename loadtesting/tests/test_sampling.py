@@ -4,6 +4,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from devkit.fakes.server import FakeServer, Reply
 from loadtesting.sampling import (
     ConnectionSampler,
     cache_stats_delta,
@@ -12,7 +13,6 @@ from loadtesting.sampling import (
     parse_cache_counters,
     scrape_cache_counters,
 )
-from tests.fakes.server import FakeServer, Reply
 
 EXPOSITION = """\
 # HELP smsgw_cache_hits_total Named cache hits.

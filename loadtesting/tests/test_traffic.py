@@ -5,13 +5,13 @@ import phonenumbers
 import pytest
 from twilio.request_validator import RequestValidator
 
+from devkit.payloads import num_segments
 from loadtesting.traffic import (
     BODIES,
     MediaSource,
     TrafficGenerator,
     generator_from_config,
     new_run_id,
-    num_segments,
     sender_number,
 )
 

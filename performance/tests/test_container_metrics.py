@@ -10,10 +10,10 @@ import time
 import pytest
 import requests
 
+from devkit.payloads import load_payload, with_new_sid
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import sign
 from tests.live import Gunicorn, free_port
-from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -12,10 +12,10 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from devkit.payloads import load_payload, with_new_sid
 from sms.tests.webhook_client import sign
 from tests.live import Gunicorn
 from tests.proxy import TcpProxy
-from tests.twilio_payloads import load_payload, with_new_sid
 
 pytestmark = [pytest.mark.live]
 

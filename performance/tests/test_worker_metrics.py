@@ -12,12 +12,12 @@ import pytest
 import requests
 from django.contrib.auth.models import User
 
+from devkit.payloads import load_payload, with_new_sid
 from performance.multiprocess import dead_process_files_remove
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import sign
 from smsgateway.tokens import api_token_create
 from tests.live import Gunicorn, free_port
-from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture
 def fake_speech(settings: Any) -> Iterator[Any]:
     """A running fake Speech-to-Text REST API; settings point the real client at it."""
-    from tests.fakes.speech import FakeSpeech
+    from devkit.fakes.speech import FakeSpeech
 
     fake = FakeSpeech().start()
     settings.SPEECH_API_ENDPOINT = fake.url
@@ -24,7 +24,7 @@ def fake_speech(settings: Any) -> Iterator[Any]:
 @pytest.fixture
 def fake_gemini(settings: Any) -> Iterator[Any]:
     """A running fake Gemini API; settings point the real SDK at it and select the Gemini tier."""
-    from tests.fakes.gemini import FakeGemini
+    from devkit.fakes.gemini import FakeGemini
 
     fake = FakeGemini().start()
     settings.GEMINI_BASE_URL = fake.url

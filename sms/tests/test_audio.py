@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.media_files import AUDIO_FORMATS, audio_bytes
 from sms import audio
 from sms.clients.speech import SpeechClient
 from sms.media_types import sniff_content_type
-from tests.fakes.media_files import AUDIO_FORMATS, audio_bytes
 
 NATIVE = {
     "amr": ("AMR", 8000),
@@ -103,7 +103,7 @@ def test_each_format_reaches_the_speech_fake_with_its_encoding(tmp_path, fake_sp
 
 @pytest.fixture(scope="module")
 def six_hours_of_silence(tmp_path_factory):
-    from tests.fakes.media_files import silent_flac_bytes
+    from devkit.media_files import silent_flac_bytes
 
     path = tmp_path_factory.mktemp("audio") / "six-hours.flac"
     path.write_bytes(silent_flac_bytes(6 * 3600))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devkit.media_files import vcard_bytes
 from sms.extraction import (
     DefaultExtractor,
     MediaContent,
@@ -12,7 +13,6 @@ from sms.extraction import (
     get_extractor,
     parse_vcards,
 )
-from tests.fakes.media_files import vcard_bytes
 
 
 def _kinds(items):

@@ -7,13 +7,13 @@ import time
 import pytest
 from django.core.files.storage import default_storage
 
+from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from performance import metrics
 from sms.extraction import DefaultExtractor, MessageContent
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
 from sms.relay import outbox_dispatch
 from sms.tasks import process_inbound_message
 from sms.tests.factories import inbound_message_create, phone_number_create
-from tests.fakes.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Gemini client: the real google-genai SDK against the local fake (tests/fakes/gemini.py)."""
+"""Gemini client: the real google-genai SDK against the local fake (devkit/fakes/gemini.py)."""
 
 from __future__ import annotations
 

@@ -14,13 +14,13 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from devkit.fakes.twilio import FakeTwilio
 from performance import metrics
 from sms.models import PhoneNumber, SendStatus, VerificationCodeSend
 from sms.senders import sender_get
 from sms.services.linking import verification_code_generate
 from sms.services.opt_out import phone_number_opt_out_set
 from sms.tests.factories import phone_number_create, user_create
-from tests.fakes.twilio import FakeTwilio
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_twilio")]
 

@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from devkit.fakes.twilio import FakeTwilio
 from sms.models import PhoneNumber, VerificationCodeSend
 from sms.tests.factories import user_create
-from tests.fakes.twilio import FakeTwilio
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fake_twilio")]
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.fakes.twilio import FakeTwilio
 from sms.models import PhoneNumber, VerificationCodeSend
 from sms.tests.factories import user_create
 from smsgateway.tokens import api_token_create
-from tests.fakes.twilio import FakeTwilio
 from tests.live import Gunicorn
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from devkit.fakes.twilio import FakeTwilio
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import PhoneNumber
 from sms.tests.factories import user_create
 from sms.tests.webhook_client import post_webhook
-from tests.fakes.twilio import FakeTwilio
-from tests.twilio_payloads import load_payload, with_new_sid
 
 WEBHOOK = "/api/sms/webhook"
 

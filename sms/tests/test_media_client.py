@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from devkit.fakes.server import FakeServer, Reply
+from devkit.media_files import jpeg_bytes, vcard_bytes
 from sms.clients.media import (
     ByteBudget,
     MediaDeadlineError,
@@ -16,8 +18,6 @@ from sms.clients.media import (
     MediaTooLargeError,
     get_media_client,
 )
-from tests.fakes.media_files import jpeg_bytes, vcard_bytes
-from tests.fakes.server import FakeServer, Reply
 
 MB = 1024 * 1024
 

@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import InboundMessage, MessageStatus
 from sms.relay import outbox_waiting_count
 from sms.spool import spool_state
@@ -22,7 +23,6 @@ from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import sign
 from tests.live import Gunicorn, ServerProcess
 from tests.proxy import TcpProxy
-from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

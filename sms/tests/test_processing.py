@@ -7,12 +7,12 @@ import time
 import pytest
 from django.core.files.storage import default_storage
 
+from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from performance import metrics
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
 from sms.relay import outbox_dispatch
 from sms.tasks import process_inbound_message
 from sms.tests.factories import inbound_message_create, phone_number_create
-from tests.fakes.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_d
 
 @pytest.mark.parametrize("kind", ["m4a", "3gp", "mp3", "ogg_opus", "flac", "wav"])
 def test_each_voice_format_is_transcribed(pipeline, fake_speech, kind):
-    from tests.fakes.media_files import AUDIO_FORMATS
+    from devkit.media_files import AUDIO_FORMATS
 
     message = _message(pipeline, media=[(audio_bytes(kind, 2), AUDIO_FORMATS[kind][3])])
 
@@ -229,7 +229,7 @@ def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):
 
 
 def test_hours_of_silence_fail_at_once_without_a_speech_call(pipeline, fake_speech, settings):
-    from tests.fakes.media_files import silent_flac_bytes
+    from devkit.media_files import silent_flac_bytes
 
     message = _message(pipeline, media=[(silent_flac_bytes(6 * 3600), "audio/flac")])
 

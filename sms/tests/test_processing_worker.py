@@ -9,12 +9,12 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
+from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import EnrichmentItem, InboundMessage, MessageStatus
 from sms.tasks import process_inbound_message
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook
-from tests.fakes.media_files import audio_bytes, jpeg_bytes, vcard_bytes
-from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from devkit.fakes.twilio import FakeTwilio
 from performance import metrics
 from sms.models import OptOut, OutboundMessage, PhoneNumber, SendStatus
 from sms.selectors import phone_number_status_get
@@ -17,7 +18,6 @@ from sms.services.linking import phone_number_link
 from sms.services.outbound import outbound_sms_send
 from sms.tests.factories import phone_number_create, user_create
 from sms.tests.webhook_client import post_webhook
-from tests.fakes.twilio import FakeTwilio
 
 pytestmark = pytest.mark.django_db
 

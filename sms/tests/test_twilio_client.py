@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.fakes.twilio import FakeTwilio
 from sms.clients.twilio import (
     TwilioInvalidNumberError,
     TwilioPermanentError,
@@ -11,7 +12,6 @@ from sms.clients.twilio import (
     TwilioTransientError,
     get_twilio_client,
 )
-from tests.fakes.twilio import FakeTwilio
 
 
 def test_send_sms_posts_to_the_configured_base_url(fake_twilio: FakeTwilio, settings) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from devkit.fakes.twilio import FakeTwilio
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import InboundMessage, OptOut, OutboundMessage
 from sms.relay import outbox_dispatch
 from sms.senders import number_is_opted_out
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook, reply_text
-from tests.fakes.twilio import FakeTwilio
-from tests.twilio_payloads import load_payload, with_new_sid
 
 pytestmark = pytest.mark.django_db
 

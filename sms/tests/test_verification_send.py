@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from devkit.fakes.twilio import FakeTwilio
 from performance import metrics
 from sms.models import PhoneNumber, SendStatus
 from sms.selectors import phone_number_status_get
@@ -17,7 +18,6 @@ from sms.services.linking import phone_number_link
 from sms.services.linking import verification_code_seal as linking_seal
 from sms.tasks import phone_number_verification_send
 from sms.tests.factories import user_create
-from tests.fakes.twilio import FakeTwilio
 
 pytestmark = pytest.mark.django_db
 

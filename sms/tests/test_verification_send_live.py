@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from devkit.fakes.twilio import FakeTwilio
 from sms.models import PhoneNumber, SendStatus
 from sms.services.linking import phone_number_link
 from sms.tests.factories import user_create
 from smsgateway.celery import app
-from tests.fakes.twilio import FakeTwilio
 from tests.live import ROOT, server_env
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -11,13 +11,13 @@ from django.db import connection
 from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 
+from devkit.payloads import load_payload, with_new_sid
 from performance import metrics
 from sms.models import InboundMessage, MediaAttachment, OptOut
 from sms.relay import outbox_dispatch
 from sms.senders import number_is_opted_out, sender_get
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import TEST_URL, post_webhook, reply_text, sign
-from tests.twilio_payloads import load_payload, with_new_sid
 
 pytestmark = pytest.mark.django_db
 

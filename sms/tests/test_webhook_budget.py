@@ -13,11 +13,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from redis.connection import AbstractConnection
 
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import InboundMessage
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook
 from smsgateway.celery import app as celery_app
-from tests.twilio_payloads import load_payload, with_new_sid
 
 # Real commits (no test transaction around the request), so what is counted is what production runs.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_broker")]

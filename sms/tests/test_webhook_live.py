@@ -12,11 +12,11 @@ import pytest
 import requests
 from django.core.management import call_command
 
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import InboundMessage
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import sign
 from tests.live import Gunicorn
-from tests.twilio_payloads import load_payload, with_new_sid
 from tests.worker import RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

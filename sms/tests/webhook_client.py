@@ -8,19 +8,15 @@ from xml.etree import ElementTree
 
 from django.conf import settings
 from django.test import Client, TestCase
-from twilio.request_validator import RequestValidator
 
-from tests.twilio_payloads import twilio_signature
+from devkit.payloads import twilio_signature
 
 PATH = "/api/sms/webhook"
 TEST_URL = "http://testserver" + PATH
 
 
 def sign(url: str, params: dict[str, str], token: str | None = None, algorithm: str | None = None) -> str:
-    token = token or settings.TWILIO_AUTH_TOKEN
-    if algorithm:
-        return str(RequestValidator(token).compute_signature(url, params, algorithm))
-    return twilio_signature(url, params, token)
+    return twilio_signature(url, params, token or settings.TWILIO_AUTH_TOKEN, algorithm)
 
 
 def post_webhook(

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_PACKAGES = ("sms", "performance", "loadtesting", "smsgateway")
+RUNTIME_PACKAGES = ("sms", "performance", "loadtesting", "smsgateway", "devkit")
 
 
 def _modules() -> dict[str, Path]:
@@ -87,6 +87,19 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_module_level_import_cycle() -> None:
     assert _cycles(_graph()) == []
+
+
+def test_no_runtime_module_imports_the_test_code() -> None:
+    """``tests/`` is not shipped (the image leaves it out): what runtime code shares with the
+    tests lives in ``devkit``. Imports inside functions count too."""
+    offenders = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            offenders += [f"{name}: {n}" for n in names if n == "tests" or n.startswith("tests.")]
+    assert offenders == []
 
 
 def test_the_cycle_finder_finds_one() -> None:

@@ -14,13 +14,13 @@ import pytest
 import requests
 from django.test import Client
 
+from devkit.payloads import load_payload, with_new_sid
 from sms.models import InboundMessage
 from sms.relay import outbox_dispatch
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook
 from smsgateway.logs import ContextFilter, JsonFormatter, log_context, numbers_mask
 from tests.live import Gunicorn
-from tests.twilio_payloads import load_payload, with_new_sid
 
 SENDER = "+14155550100"
 

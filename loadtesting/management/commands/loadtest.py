@@ -293,9 +293,9 @@ class Command(BaseCommand):
             )
 
     def _start_media_server(self, options: dict[str, Any]) -> tuple[Any, list[dict[str, str]]]:
-        from loadtesting.media_files import media_samples
-        from tests.fakes.server import FakeServer
-        from tests.fakes.twilio import FakeTwilio
+        from devkit.fakes.server import FakeServer
+        from devkit.fakes.twilio import FakeTwilio
+        from devkit.media_files import media_samples
 
         try:
             server = FakeServer(port=options["media_port"])

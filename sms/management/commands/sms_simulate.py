@@ -7,7 +7,6 @@ X-SMS-Outcome header and the reply text.
 
 from __future__ import annotations
 
-import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,39 +15,8 @@ from xml.etree import ElementTree
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from twilio.request_validator import RequestValidator
 
-
-def simulated_payload(
-    *, account_sid: str, from_number: str, to_number: str, body: str, media: list[tuple[str, str]]
-) -> dict[str, str]:
-    """The parameters of one inbound message as Twilio posts them."""
-    sid = ("MM" if media else "SM") + secrets.token_hex(16)
-    params = {
-        "ToCountry": "US",
-        "ToState": "CA",
-        "SmsMessageSid": sid,
-        "NumMedia": str(len(media)),
-        "ToCity": "SAN FRANCISCO",
-        "FromZip": "94105",
-        "SmsSid": sid,
-        "FromState": "CA",
-        "SmsStatus": "received",
-        "FromCity": "SAN FRANCISCO",
-        "Body": body,
-        "FromCountry": "US",
-        "To": to_number,
-        "ToZip": "94105",
-        "NumSegments": str(max(1, -(-len(body) // 153)) if len(body) > 160 else 1),
-        "MessageSid": sid,
-        "AccountSid": account_sid,
-        "From": from_number,
-        "ApiVersion": "2010-04-01",
-    }
-    for index, (url, content_type) in enumerate(media):
-        params[f"MediaUrl{index}"] = url
-        params[f"MediaContentType{index}"] = content_type
-    return params
+from devkit.payloads import inbound_payload, twilio_signature
 
 
 def _media_arg(value: str) -> tuple[str, str]:
@@ -78,7 +46,7 @@ class Command(BaseCommand):
         url: str = options["url"]
         if not url.startswith(("http://", "https://")):
             raise CommandError("--url must be an http(s) URL")
-        params = simulated_payload(
+        params = inbound_payload(
             account_sid=settings.TWILIO_ACCOUNT_SID,
             from_number=options["from_number"],
             to_number=options["to_number"] or settings.TWILIO_PHONE_NUMBER,
@@ -86,7 +54,7 @@ class Command(BaseCommand):
             media=[_media_arg(m) for m in options["media"]],
         )
         signed_url = options["signed_url"] or settings.SMS_WEBHOOK_PUBLIC_URL or url
-        signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(signed_url, params)
+        signature = twilio_signature(signed_url, params, settings.TWILIO_AUTH_TOKEN)
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
             url,
             data=urllib.parse.urlencode(params).encode(),

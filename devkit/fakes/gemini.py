@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.server import FakeServer, Reply, Request
+from devkit.fakes.server import FakeServer, Reply, Request
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",

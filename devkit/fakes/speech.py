@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.fakes.server import FakeServer, Reply, Request
+from devkit.fakes.server import FakeServer, Reply, Request
 
 # The REST transport sends enums as integers (RecognitionConfig.AudioEncoding).
 ENCODINGS = {

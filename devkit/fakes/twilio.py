@@ -18,7 +18,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-from tests.fakes.server import FakeServer, Reply, Request
+from devkit.fakes.server import FakeServer, Reply, Request
 
 API = "/2010-04-01/Accounts/(?P<account>AC\\w+)"
 

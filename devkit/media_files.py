@@ -1,4 +1,5 @@
-"""Sample media made at test time with PyAV (no binary fixtures in the repository).
+"""Real media files made with PyAV (no binary fixtures in the repository): for the tests, and
+the set ``loadtest --media-server`` serves.
 
 Audio is a tone that changes pitch every half second, so encoders produce real frames. This
 PyAV build has an AMR-NB encoder but no AMR-WB encoder: AMR-WB is covered by sniffing and by
@@ -10,7 +11,9 @@ from __future__ import annotations
 import io
 import math
 from array import array
+from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 import av
@@ -43,6 +46,7 @@ def _frame(block: array, rate: int) -> av.AudioFrame:
     return frame
 
 
+@cache
 def audio_bytes(kind: str, seconds: float = 2.0) -> bytes:
     """``seconds`` of tone encoded as ``kind`` (a key of AUDIO_FORMATS)."""
     fmt, codec, rate, _ = AUDIO_FORMATS[kind]
@@ -72,6 +76,7 @@ def audio_bytes(kind: str, seconds: float = 2.0) -> bytes:
     return buffer.getvalue()
 
 
+@cache
 def jpeg_bytes(width: int = 64, height: int = 48) -> bytes:
     """A small real JPEG (a colour gradient)."""
     buffer = io.BytesIO()
@@ -122,3 +127,20 @@ def silent_flac_bytes(seconds: float, rate: int = 8000) -> bytes:
         for packet in stream.encode(None):
             container.mux(packet)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class MediaSample:
+    name: str
+    content: bytes
+    content_type: str
+
+
+def media_samples() -> list[MediaSample]:
+    """The set served by ``loadtest --media-server``: one of each kind MMS carries (a 5-second
+    AMR-NB voice note as phones record them, a photo scaled for MMS, a contact card)."""
+    return [
+        MediaSample("voice_note.amr", audio_bytes("amr", 5.0), "audio/amr"),
+        MediaSample("photo.jpg", jpeg_bytes(320, 240), "image/jpeg"),
+        MediaSample("contact.vcf", vcard_bytes(phone="+14155550123"), "text/vcard"),
+    ]
