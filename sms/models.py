@@ -113,6 +113,8 @@ class InboundMessage(models.Model):
     # The Messaging Service the message came through (empty: sent to the number directly).
     messaging_service_sid = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.RECEIVED)
+    # What the webhook decided: "accepted" for a note, "keyword_opted_out" / "keyword_opted_in" /
+    # "keyword_help" for a STOP/START/HELP delivery (stored so a replay is a duplicate).
     outcome = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -73,7 +73,6 @@ class Outcome(enum.StrEnum):
 class IntakeResult:
     outcome: Outcome
     reply: str | None = None  # None: an empty <Response/>
-    message_id: int | None = None
 
 
 class _DatabaseDown(Exception):
@@ -191,7 +190,7 @@ def _receive(sms: InboundSms, *, received_at: datetime, _retry: bool = True) -> 
         return _receive(sms, received_at=received_at, _retry=False)
     if message_id is None:
         return IntakeResult(Outcome.DUPLICATE, ack)
-    return IntakeResult(Outcome.ACCEPTED, ack, message_id)
+    return IntakeResult(Outcome.ACCEPTED, ack)
 
 
 # The stored outcome of a keyword delivery: "keyword_opted_out", "keyword_opted_in", "keyword_help".
