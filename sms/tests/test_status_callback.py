@@ -165,7 +165,7 @@ def test_missing_status_is_400(settings: Any) -> None:
 def test_callback_url_defaults_to_the_webhook_public_url_with_the_status_path(monkeypatch: Any) -> None:
     import importlib
 
-    import smsgateway.settings.base as base
+    import smsgateway.settings.intake as base
 
     monkeypatch.setenv("SMS_WEBHOOK_PUBLIC_URL", "https://sms.example.com/api/sms/webhook?tenant=a")
     monkeypatch.delenv("SMS_STATUS_CALLBACK_URL", raising=False)
