@@ -13,7 +13,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from sms.models import InboundMessage, PhoneNumber
-from sms.twiml import EMPTY
+from sms.webhook.twiml import EMPTY
 from smsgateway.urls import urlpatterns as app_urlpatterns
 
 

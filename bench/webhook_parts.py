@@ -55,11 +55,11 @@ def main() -> None:
     from django.test import Client
     from django_redis import get_redis_connection
 
-    from sms.intake import inbound_sms_parse
     from sms.ratelimit import rate_limit_hit
     from sms.senders import sender_state_get
     from sms.services import intake
     from sms.tasks import process_inbound_message
+    from sms.webhook.payload import inbound_sms_parse
 
     n = args.n
     client = Client(HTTP_HOST="127.0.0.1")

@@ -10,8 +10,8 @@ class PerformanceConfig(AppConfig):
         from celery.signals import worker_process_init
         from django.contrib import admin
 
-        from performance.snapshots import ensure_publisher
-        from performance.standard_pools import register_standard_pools
+        from performance.pool_snapshots import ensure_publisher
+        from performance.process_pools import register_standard_pools
 
         register_standard_pools()
         # The admin index links the Performance page (templates/admin/performance_index.html).

@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from performance import metrics, snapshots
+from performance import metrics, pool_snapshots
 from performance.backlog import backlogs_read
+from performance.metric_totals import throughput_record
 from performance.queue import celery_queue_depth
-from performance.readings import throughput_record
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def metrics_export(request: HttpRequest) -> HttpResponse:
     try:
         celery_queue_depth()
         backlogs_read()  # sets the outbox and spool gauges
-        snapshots.publish_snapshot()
+        pool_snapshots.publish_snapshot()
         throughput_record()
     except Exception:
         logger.warning("refreshing queue/pool gauges failed", exc_info=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from performance import readings
+from performance import metric_totals
 from performance.caches import registered_caches
 
 logger = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ class UnknownCacheError(LookupError):
 
 def metrics_reset() -> float:
     """Start "since reset" figures now. Prometheus counters are untouched. Returns reset_at."""
-    baseline = readings.baseline_reset()
+    baseline = metric_totals.baseline_reset()
     assert baseline.reset_at is not None
     return baseline.reset_at
 

@@ -260,7 +260,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
         from django.utils import timezone
 
-        from sms.dashboard import DELIVERY_COLUMNS, DELIVERY_WINDOW_HOURS, delivery_rate_rows
+        from sms.performance_panels import DELIVERY_COLUMNS, DELIVERY_WINDOW_HOURS, delivery_rate_rows
         from sms.selectors import delivery_rates_get
 
         rates = delivery_rates_get(since=timezone.now() - timedelta(hours=DELIVERY_WINDOW_HOURS))

@@ -13,10 +13,10 @@ class SmsConfig(AppConfig):
     def ready(self) -> None:
         from performance.backlog import register_backlog
         from performance.caches import register_cache_catalog
-        from sms import dashboard, relay
+        from sms import performance_panels, relay
         from sms.senders import sender_caches
 
-        dashboard.register()
+        performance_panels.register()
         register_backlog("outbox", relay.outbox_backlogs)
         register_backlog("spool", relay.spool_backlogs)
         register_cache_catalog(sender_caches)

@@ -17,7 +17,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from sms.api.webhook import sms_webhook
+from sms.webhook.views import sms_webhook
 
 
 class WebhookFastPathMiddleware:

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from performance import metrics
 from performance.caches import redis_client
-from sms.intake import InboundMedia, InboundSms
+from sms.webhook.payload import InboundMedia, InboundSms
 
 logger = logging.getLogger(__name__)
 

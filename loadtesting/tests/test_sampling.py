@@ -94,7 +94,9 @@ def test_sampler_keeps_the_peak_while_running():
     baseline = count_connections(own)
     sampler.start()
     with psycopg.connect(dsn()), psycopg.connect(dsn()), psycopg.connect(dsn()):
-        while sampler.samples < 3:
-            pass
+        # Samples taken while the three connections are all open (connecting can outlast several).
+        seen = sampler.samples
+        while sampler.samples < seen + 3:
+            time.sleep(0.005)
     peak = sampler.stop()
     assert peak is not None and peak >= baseline + 3

@@ -19,13 +19,13 @@ from rest_framework.views import APIView
 
 from performance.api import serializers as s
 from performance.health import health_check
-from performance.selectors import (
+from performance.services import metrics_reset
+from performance.stats import (
     cache_stats_list,
     connection_stats_get,
     database_stats_get,
     performance_stats_get,
 )
-from performance.services import metrics_reset
 
 
 class IsSuperuser(BasePermission):

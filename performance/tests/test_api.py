@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from performance import metrics
 from performance.caches import named_cache
-from performance.readings import RESET_AT_KEY, samples_key
-from performance.snapshots import KEY_PREFIX
+from performance.metric_totals import RESET_AT_KEY, samples_key
+from performance.pool_snapshots import KEY_PREFIX
 from sms.tests.factories import inbound_message_create
 from smsgateway.tokens import api_token_create
 from tests.live import free_port
@@ -293,8 +293,8 @@ def test_health_503_when_broker_is_down(api: APIClient, settings) -> None:
 
 
 def _spool_one() -> None:
-    from sms.intake import InboundSms
     from sms.spool import SpoolEntry, spool_push
+    from sms.webhook.payload import InboundSms
 
     sms = InboundSms(
         message_sid="SM" + "5" * 32, account_sid="AC", from_number="+14155550100", to_number="+1", body="x"

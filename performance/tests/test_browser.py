@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from performance import readings
+from performance import metric_totals
 from sms.tests.factories import inbound_message_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,11 +72,11 @@ def test_operator_logs_in_reads_the_page_and_resets_metrics(browser, live_server
     failure_link = browser.find_element(By.LINK_TEXT, failed.message_sid)
     assert failure_link.get_attribute("href").endswith(f"/admin/sms/inboundmessage/{failed.pk}/change/")
 
-    assert readings.baseline_get().reset_at is None
+    assert metric_totals.baseline_get().reset_at is None
     browser.find_element(By.ID, "action-reset_metrics").click()
     wait.until(EC.title_contains("are you sure"))
     browser.find_element(By.ID, "confirm-action").click()
     wait.until(EC.url_to_be(live_server.url + "/admin/performance/"))
     assert "Metrics reset" in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
     assert "since the reset" in browser.find_element(By.ID, "content-main").text
-    assert readings.baseline_get().reset_at is not None
+    assert metric_totals.baseline_get().reset_at is not None

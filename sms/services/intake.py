@@ -29,7 +29,6 @@ from django.utils import timezone
 
 from performance import metrics
 from sms.exceptions import SmsError
-from sms.intake import InboundSms
 from sms.keywords import Keyword, keyword_of
 from sms.masking import mask_phone
 from sms.models import InboundMessage, MediaAttachment, MessageStatus
@@ -37,6 +36,7 @@ from sms.ratelimit import rate_limit_hit, rate_limit_memo_set
 from sms.senders import SenderState, instructions_claim, keyword_reply_claim, sender_forget, sender_state_get
 from sms.services.opt_out import phone_number_opt_out_set
 from sms.spool import SpoolEntry, spool_push
+from sms.webhook.payload import InboundSms
 
 T = TypeVar("T")
 

@@ -177,8 +177,8 @@ def test_redis_cut_every_accepted_delivery_is_processed_after_the_restore(redis_
 
 
 def test_relay_killed_mid_batch_and_two_relays_racing_lose_and_duplicate_nothing(worker_env):
-    from sms.intake import inbound_sms_parse
     from sms.services.intake import inbound_message_store
+    from sms.webhook.payload import inbound_sms_parse
 
     user = phone_number_create(number=SENDER, verified=True).user
     env = {**worker_env, "SMS_RELAY_BATCH_SIZE": "10"}

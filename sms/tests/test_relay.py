@@ -15,7 +15,6 @@ from django_redis import get_redis_connection
 
 from performance import metrics
 from sms import leases
-from sms.intake import InboundMedia, InboundSms
 from sms.models import InboundMessage, MediaAttachment, MessageStatus
 from sms.relay import Relay, outbox_dispatch, outbox_sweep, spool_drain
 from sms.spool import (
@@ -30,6 +29,7 @@ from sms.spool import (
     spool_state,
 )
 from sms.tests.factories import inbound_message_create, phone_number_create
+from sms.webhook.payload import InboundMedia, InboundSms
 
 pytestmark = pytest.mark.django_db
 

@@ -146,12 +146,12 @@ def test_unsigned_or_wrongly_signed_callback_is_403(settings: Any, fake_twilio: 
 def test_database_outage_is_503_not_a_crash(settings: Any, monkeypatch: Any) -> None:
     from django.db import OperationalError
 
-    import sms.api.status
+    import sms.webhook.status_callback
 
     def down(**kwargs: Any) -> Any:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(sms.api.status, "outbound_status_record", down)
+    monkeypatch.setattr(sms.webhook.status_callback, "outbound_status_record", down)
     response = _post(_callback(settings, "SM" + "d" * 32, "delivered"))
     assert (response.status_code, response["X-SMS-Outcome"], response["Retry-After"]) == (503, "unavailable", "5")
 

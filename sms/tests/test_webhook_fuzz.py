@@ -9,9 +9,9 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms.intake import WebhookPayloadError, inbound_sms_parse
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook
+from sms.webhook.payload import WebhookPayloadError, inbound_sms_parse
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from smsgateway.settings.env import env_bool, env_float, env_int, env_str
 # Twilio
 # =============================================================================
 # Public placeholders for the embedded default: outside DEBUG no webhook accepts a signature made
-# with them (sms/signature.py), and production refuses to boot with them.
+# with them (sms/webhook/signature.py), and production refuses to boot with them.
 TWILIO_PLACEHOLDER_ACCOUNT_SID = "AC00000000000000000000000000000000"
 TWILIO_PLACEHOLDER_AUTH_TOKEN = "dev-auth-token"
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID") or TWILIO_PLACEHOLDER_ACCOUNT_SID

@@ -1,4 +1,4 @@
-"""What the performance API and admin page show, assembled from the readings.
+"""What the performance API and admin page show, assembled from the metric totals.
 
 Counts and percentiles are "since reset": the aggregated totals minus the baseline stored
 by the last reset (the whole life of the processes when nobody reset). ``lifetime`` keeps
@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from performance import metrics, readings, snapshots
+from performance import metric_totals, metrics, pool_snapshots
 from performance.backlog import backlogs_as_dicts
 from performance.caches import registered_caches
 from performance.database import database_stats
+from performance.metric_totals import Totals, by_label, histogram_quantiles, total
 from performance.queue import celery_queue_depth
-from performance.readings import Totals, by_label, histogram_quantiles, total
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,10 +47,12 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
     live entries (counted with SCAN now) and TTL. Caches seen only in other processes' metrics
     are listed too, with the TTL unknown (None)."""
     if lifetime is None:
-        lifetime = readings.current_totals()
+        lifetime = metric_totals.current_totals()
     if delta is None:
-        baseline = _or_fallback("baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), None)
-        delta = readings.since(lifetime, baseline)
+        baseline = _or_fallback(
+            "baseline", lambda: metric_totals.baseline_get(lifetime), metric_totals.Baseline(None, {}), None
+        )
+        delta = metric_totals.since(lifetime, baseline)
     known = registered_caches()
     names = set(known) | set(by_label(lifetime, metrics.sample_name(metrics.CACHE_HITS), "cache"))
     names |= set(by_label(lifetime, metrics.sample_name(metrics.CACHE_MISSES), "cache"))
@@ -79,7 +81,9 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
 def connection_stats_get(unavailable: list[str] | None = None) -> dict[str, Any]:
     """Every pool of every live process, and per pool the totals over processes (only this
     process when Redis cannot be read)."""
-    procs = _or_fallback("other processes", snapshots.all_snapshots, [snapshots.local_snapshot()], unavailable)
+    procs = _or_fallback(
+        "other processes", pool_snapshots.all_snapshots, [pool_snapshots.local_snapshot()], unavailable
+    )
     return {
         "processes": [
             {
@@ -92,7 +96,7 @@ def connection_stats_get(unavailable: list[str] | None = None) -> dict[str, Any]
             }
             for snap in procs
         ],
-        "totals": snapshots.pool_totals(procs),
+        "totals": pool_snapshots.pool_totals(procs),
     }
 
 
@@ -145,17 +149,17 @@ def _gemini(delta: Totals) -> dict[str, Any]:
 def performance_stats_get() -> dict[str, Any]:
     """The whole picture in one document (the ``stats`` endpoint and the admin page)."""
     unavailable: list[str] = []
-    lifetime = readings.current_totals()
+    lifetime = metric_totals.current_totals()
     baseline = _or_fallback(
-        "reset baseline", lambda: readings.baseline_get(lifetime), readings.Baseline(None, {}), unavailable
+        "reset baseline", lambda: metric_totals.baseline_get(lifetime), metric_totals.Baseline(None, {}), unavailable
     )
-    delta = readings.since(lifetime, baseline)
-    _or_fallback("throughput samples", lambda: readings.throughput_record(lifetime), None, None)
+    delta = metric_totals.since(lifetime, baseline)
+    _or_fallback("throughput samples", lambda: metric_totals.throughput_record(lifetime), None, None)
     no_throughput: dict[str, dict[str, float | None]] = {}
-    throughput = _or_fallback("throughput", lambda: readings.throughput(lifetime), no_throughput, unavailable)
+    throughput = _or_fallback("throughput", lambda: metric_totals.throughput(lifetime), no_throughput, unavailable)
     connection_stats = connection_stats_get(unavailable)
     database = _or_fallback("database", lambda: database_stats_get_with(connection_stats), _NO_DATABASE, unavailable)
-    started = min((p["started_at"] for p in connection_stats["processes"]), default=snapshots.PROCESS_STARTED_AT)
+    started = min((p["started_at"] for p in connection_stats["processes"]), default=pool_snapshots.PROCESS_STARTED_AT)
     now = time.time()
     return {
         "generated_at": now,

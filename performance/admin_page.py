@@ -23,8 +23,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from performance.caches import registered_caches
-from performance.selectors import performance_stats_get
 from performance.services import metrics_reset, named_cache_clear
+from performance.stats import performance_stats_get
 
 logger = logging.getLogger(__name__)
 

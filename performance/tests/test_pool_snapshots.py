@@ -11,8 +11,8 @@ import pytest
 from django_redis import get_redis_connection
 
 from performance import metrics
+from performance.pool_snapshots import KEY_PREFIX, all_snapshots, pool_totals, process_key, publish_snapshot
 from performance.pools import register_pool, unregister_pool
-from performance.snapshots import KEY_PREFIX, all_snapshots, pool_totals, process_key, publish_snapshot
 
 pytestmark = pytest.mark.django_db
 

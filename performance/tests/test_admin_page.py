@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from performance import metrics, readings
+from performance import metric_totals, metrics
 from performance.caches import named_cache
 from sms.senders import phone_lookup_cache, verification_status_cache
 from sms.tests.factories import inbound_message_create, phone_number_create
@@ -72,10 +72,10 @@ def test_reset_asks_for_confirmation_then_resets(superuser) -> None:
     confirm = client.post(PAGE + "action/reset_metrics/")
     assert confirm.status_code == 200
     assert b'name="confirmed"' in confirm.content
-    assert readings.baseline_get().reset_at is None
+    assert metric_totals.baseline_get().reset_at is None
     done = client.post(PAGE + "action/reset_metrics/", {"confirmed": "yes"}, follow=True)
     assert done.status_code == 200
-    assert readings.baseline_get().reset_at is not None
+    assert metric_totals.baseline_get().reset_at is not None
     assert b"Metrics reset" in done.content
 
 
@@ -83,7 +83,7 @@ def test_actions_need_csrf(superuser) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(superuser)
     assert client.post(PAGE + "action/reset_metrics/", {"confirmed": "yes"}).status_code == 403
-    assert readings.baseline_get().reset_at is None
+    assert metric_totals.baseline_get().reset_at is None
 
 
 def test_superuser_actions_refused_to_staff(staff_user) -> None:

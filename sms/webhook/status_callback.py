@@ -13,11 +13,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from performance import metrics
-from sms.api.webhook import OUTCOME_HEADER, _read_form
-from sms.intake import WebhookPayloadError
 from sms.masking import mask_phone
 from sms.services.outbound import outbound_status_record
-from sms.signature import SignatureError, signature_verify
+from sms.webhook.payload import WebhookPayloadError
+from sms.webhook.signature import SignatureError, signature_verify
+from sms.webhook.views import OUTCOME_HEADER, _read_form
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("sms.security")

@@ -15,11 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from performance import metrics
-from sms.intake import MAX_LENGTHS, WebhookPayloadError, inbound_sms_parse
 from sms.masking import mask_phone
 from sms.services.intake import IntakeUnavailable, inbound_message_receive
-from sms.signature import SignatureError, messaging_service_verify, signature_verify
-from sms.twiml import twiml_message
+from sms.webhook.payload import MAX_LENGTHS, WebhookPayloadError, inbound_sms_parse
+from sms.webhook.signature import SignatureError, messaging_service_verify, signature_verify
+from sms.webhook.twiml import twiml_message
 from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)

@@ -129,7 +129,7 @@ def unpublish_snapshot() -> None:
 
 
 def _publish_forever(interval: float) -> None:
-    from performance.readings import baseline_get, throughput_record
+    from performance.metric_totals import baseline_get, throughput_record
 
     while True:
         try:

@@ -10,7 +10,7 @@ from django_redis import get_redis_connection
 from psycopg_pool import ConnectionPool
 
 from performance.pools import pool_stats
-from performance.standard_pools import postgresql_pool_stats, psycopg_pool_stats, redis_pool_stats
+from performance.process_pools import postgresql_pool_stats, psycopg_pool_stats, redis_pool_stats
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

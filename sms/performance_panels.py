@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from performance.dashboard import Cell, DashboardAction, DashboardPanel, register_action, register_panel
+from performance.admin_page import Cell, DashboardAction, DashboardPanel, register_action, register_panel
 from sms.masking import mask_phone
 from sms.models import InboundMessage, MessageStatus, PhoneNumber
 from sms.selectors import DeliveryRate, delivery_rates_get

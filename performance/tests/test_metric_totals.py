@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from performance.readings import Baseline, histogram_quantiles, since
+from performance.metric_totals import Baseline, histogram_quantiles, since
 
 NAME = "smsgw_x_seconds"
 
