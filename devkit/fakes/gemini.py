@@ -14,20 +14,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.fakes.server import FakeServer, Reply, Request
-
-_STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    403: "PERMISSION_DENIED",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
+from devkit.fakes.google import GoogleFake
+from devkit.fakes.server import Reply, Request
 
 
 @dataclass
@@ -51,52 +42,24 @@ class GenerateCall:
 
 
 @dataclass
-class FakeGemini:
-    latency: float = 0.0
+class FakeGemini(GoogleFake):
     usage: dict[str, int] = field(default_factory=lambda: {"promptTokenCount": 1200, "candidatesTokenCount": 80})
-    server: FakeServer = field(default_factory=FakeServer)
     calls: list[GenerateCall] = field(default_factory=list)
     replies: list[dict[str, Any] | str] = field(default_factory=list)
     finish_reason: str = "STOP"
     raw_bodies: list[bytes] = field(default_factory=list)
-    _failures: list[int] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.server.route("POST", r"/[^/]+/models/(?P<model>[^/:]+):generateContent")(self._generate)
 
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> FakeGemini:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def fail_next(self, status: int, times: int = 1) -> None:
-        with self._lock:
-            self._failures.extend([status] * times)
-
     def _generate(self, request: Request) -> Reply:
-        if self.latency:
-            time.sleep(self.latency)
+        failure = self._scripted_failure()
+        if failure is not None:
+            return failure
         with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
-            raw = self.raw_bodies.pop(0) if self.raw_bodies and failure is None else None
+            raw = self.raw_bodies.pop(0) if self.raw_bodies else None
         if raw is not None:
             return Reply(200, raw, {"Content-Type": "text/html"})
-        if failure is not None:
-            error = {
-                "error": {
-                    "code": failure,
-                    "message": "scripted failure",
-                    "status": _STATUS_NAMES.get(failure, "UNKNOWN"),
-                }
-            }
-            return Reply(failure, json.dumps(error).encode(), {"Content-Type": "application/json"})
         payload = json.loads(request.body or b"{}")
         parts = [part for content in payload.get("contents", []) for part in content.get("parts", [])]
         instruction = payload.get("systemInstruction", {}).get("parts", [])

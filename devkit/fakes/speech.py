@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
 from dataclasses import dataclass, field
 
-from devkit.fakes.server import FakeServer, Reply, Request
+from devkit.fakes.google import GoogleFake
+from devkit.fakes.server import Reply, Request
 
 # The REST transport sends enums as integers (RecognitionConfig.AudioEncoding).
 ENCODINGS = {
@@ -30,7 +29,6 @@ ENCODINGS = {
     8: "MP3",
     9: "WEBM_OPUS",
 }
-_STATUS_NAMES = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 @dataclass
@@ -43,46 +41,17 @@ class RecognizeCall:
 
 
 @dataclass
-class FakeSpeech:
-    latency: float = 0.0
-    server: FakeServer = field(default_factory=FakeServer)
+class FakeSpeech(GoogleFake):
     calls: list[RecognizeCall] = field(default_factory=list)
     transcripts: list[str] = field(default_factory=list)
-    _failures: list[int] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.server.route("POST", r"/v1/speech:recognize")(self._recognize)
 
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> FakeSpeech:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def fail_next(self, status: int, times: int = 1) -> None:
-        with self._lock:
-            self._failures.extend([status] * times)
-
     def _recognize(self, request: Request) -> Reply:
-        if self.latency:
-            time.sleep(self.latency)
-        with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
+        failure = self._scripted_failure()
         if failure is not None:
-            error = {
-                "error": {
-                    "code": failure,
-                    "message": "scripted failure",
-                    "status": _STATUS_NAMES.get(failure, "UNKNOWN"),
-                }
-            }
-            return Reply(failure, json.dumps(error).encode(), {"Content-Type": "application/json"})
+            return failure
         payload = json.loads(request.body or b"{}")
         config = payload.get("config", {})
         audio = base64.b64decode(payload.get("audio", {}).get("content", ""))
