@@ -57,20 +57,12 @@ def outbound_sms_send(*, to: str, body: str, purpose: str, user_id: int | None =
     """Send ``body`` to ``to`` and record it. Raises the client's TwilioError after recording
     the refusal (status ``failed`` with Twilio's error code, no SID)."""
     now = timezone.now()
+    row = {"user_id": user_id, "to_number": to, "purpose": purpose, "created_at": now, "status_updated_at": now}
     try:
         sent = get_twilio_client().send_sms(to=to, body=body, status_callback=settings.SMS_STATUS_CALLBACK_URL)
     except TwilioError as exc:
         code = str(exc.code or exc.status or "unreachable")[:16]
-        OutboundMessage.objects.create(
-            user_id=user_id,
-            to_number=to,
-            purpose=purpose,
-            status=OutboundStatus.FAILED,
-            error_code=code,
-            created_at=now,
-            status_updated_at=now,
-            final_at=now,
-        )
+        OutboundMessage.objects.create(**row, status=OutboundStatus.FAILED, error_code=code, final_at=now)
         metrics.OUTBOUND_STATUS.labels(OutboundStatus.FAILED.value, code).inc()
         if isinstance(exc, TwilioRecipientOptedOutError):  # 21610: Twilio holds a STOP from them
             from sms.services.opt_out import phone_number_opt_out_set
@@ -78,16 +70,7 @@ def outbound_sms_send(*, to: str, body: str, purpose: str, user_id: int | None =
             phone_number_opt_out_set(number=to, opted_out=True, keyword=f"twilio_{exc.code}")
         raise
     status = sent.status if sent.status in OUTBOUND_STATUS_RANK else OutboundStatus.QUEUED.value
-    message = OutboundMessage.objects.create(
-        user_id=user_id,
-        to_number=to,
-        purpose=purpose,
-        message_sid=sent.sid,
-        status=status,
-        created_at=now,
-        sent_at=now,
-        status_updated_at=now,
-    )
+    message = OutboundMessage.objects.create(**row, message_sid=sent.sid, status=status, sent_at=now)
     metrics.OUTBOUND_STATUS.labels(status, "").inc()
     return message
 

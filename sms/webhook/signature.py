@@ -9,6 +9,7 @@ either. ``X-Twilio-Webhooks-Signature-Settings`` selects HMAC-SHA256 where the S
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -23,7 +24,9 @@ from twilio.request_validator import (
     remove_port,
 )
 
+from performance import metrics
 from sms.exceptions import SmsError
+from sms.masking import mask_phone
 
 
 class SignatureError(SmsError):
@@ -97,3 +100,21 @@ def _is_signed(
         if compare(expected, signature):
             return True
     return False
+
+
+security_logger = logging.getLogger("sms.security")
+
+
+def signature_refusal_record(
+    exc: SignatureError, request: HttpRequest, *, what: str, number_field: str, number: str | None
+) -> None:
+    """Count a refused request and log it on the security logger, with the number masked."""
+    metrics.SIGNATURE_FAILURES.labels(exc.code).inc()
+    security_logger.warning(
+        "%s refused (%s): %s=%s ip=%s",
+        what,
+        exc.code,
+        number_field,
+        mask_phone(number),
+        request.META.get("REMOTE_ADDR", ""),
+    )

@@ -13,14 +13,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from performance import metrics
-from sms.masking import mask_phone
 from sms.services.outbound import outbound_status_record
 from sms.webhook.payload import WebhookPayloadError
-from sms.webhook.signature import SignatureError, signature_verify
+from sms.webhook.signature import SignatureError, signature_refusal_record, signature_verify
 from sms.webhook.views import OUTCOME_HEADER, _read_form
 
 logger = logging.getLogger(__name__)
-security_logger = logging.getLogger("sms.security")
 
 MAX_SID = 64
 
@@ -45,13 +43,7 @@ def sms_status_callback(request: HttpRequest) -> HttpResponse:
     try:
         signature_verify(request, params, public_url=settings.SMS_STATUS_CALLBACK_URL)
     except SignatureError as exc:
-        metrics.SIGNATURE_FAILURES.labels(exc.code).inc()
-        security_logger.warning(
-            "status callback refused (%s): to=%s ip=%s",
-            exc.code,
-            mask_phone(params.get("To")),
-            request.META.get("REMOTE_ADDR", ""),
-        )
+        signature_refusal_record(exc, request, what="status callback", number_field="to", number=params.get("To"))
         return _answer(exc.status_code, "forbidden", "forbidden")
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").strip()

@@ -18,12 +18,11 @@ from performance import metrics
 from sms.masking import mask_phone
 from sms.services.intake import IntakeUnavailable, inbound_message_receive
 from sms.webhook.payload import MAX_LENGTHS, WebhookPayloadError, inbound_sms_parse
-from sms.webhook.signature import SignatureError, messaging_service_verify, signature_verify
+from sms.webhook.signature import SignatureError, messaging_service_verify, signature_refusal_record, signature_verify
 from sms.webhook.twiml import twiml_message
 from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
-security_logger = logging.getLogger("sms.security")
 
 OUTCOME_HEADER = "X-SMS-Outcome"
 
@@ -89,13 +88,7 @@ def _receive(request: HttpRequest, params: MultiValueDict[str, str], started: fl
         signature_verify(request, params)
         messaging_service_verify(params)
     except SignatureError as exc:
-        metrics.SIGNATURE_FAILURES.labels(exc.code).inc()
-        security_logger.warning(
-            "webhook refused (%s): from=%s ip=%s",
-            exc.code,
-            mask_phone(params.get("From")),
-            request.META.get("REMOTE_ADDR", ""),
-        )
+        signature_refusal_record(exc, request, what="webhook", number_field="from", number=params.get("From"))
         return _plain(exc.status_code, "forbidden", "forbidden", started)
 
     try:
