@@ -76,7 +76,7 @@ def qr_contacts(image: Any) -> list[dict[str, Any]]:
         _zxing_missing_logged()
         return []
     contacts: list[dict[str, Any]] = []
-    for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+    for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):  # type: ignore[arg-type]
         contacts.extend(qr_payload_contacts(barcode.text))
     return contacts
 

