@@ -186,6 +186,7 @@ def test_worker_killed_mid_queue_every_message_is_processed_once_within_90_s(
     assert sorted(EnrichmentItem.objects.filter(message=message).values_list("kind", flat=True)) == [
         "contact",
         "note",
+        "person",
     ]
     assert len(fake_twilio.sent) == 6  # one confirmation per message
     # The killed attempt's download was never cleaned up by its worker: the sweep takes it.
