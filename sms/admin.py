@@ -187,16 +187,37 @@ class MediaAttachmentAdmin(admin.ModelAdmin):
 
 @admin.register(EnrichmentItem)
 class EnrichmentItemAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "kind", "source", "status", "short_value", "created_at")
+    list_display = ("id", "user", "kind", "source", "status", "short_value", "details", "created_at")
     list_filter = ("status", "kind", "source")
     search_fields = ("user__username", "message__message_sid", "message__from_number")
     list_select_related = ("user",)
     raw_id_fields = ("user", "message", "media")
-    readonly_fields = ("message", "media", "kind", "value", "source", "metadata", "created_at")
+    readonly_fields = ("message", "media", "kind", "value", "source", "details", "metadata", "created_at")
 
     @admin.display(description="value")
     def short_value(self, obj: EnrichmentItem) -> str:
         return obj.value if len(obj.value) <= 60 else obj.value[:57] + "..."
+
+    @admin.display(description="details")
+    def details(self, obj: EnrichmentItem) -> str:
+        """A person's context, a place's country and coordinates, a contact's numbers, a date."""
+        data = obj.metadata if isinstance(obj.metadata, dict) else {}
+        if obj.kind == "person":
+            text = str(data.get("context", ""))
+            if data.get("relation"):
+                text = f"({data['relation']}) {text}"
+        elif obj.kind == "location":
+            text = ", ".join(str(data[k]) for k in ("kind", "state", "country") if data.get(k))
+            if data.get("latitude") is not None and data.get("longitude") is not None:
+                text += f" ({float(data['latitude']):.4f}, {float(data['longitude']):.4f})"
+        elif obj.kind == "contact":
+            parts = [str(data.get("organization", ""))] + [mask_phone(p) for p in data.get("phones", [])]
+            text = " · ".join(p for p in parts + list(data.get("emails", [])) if p)
+        elif obj.kind == "date":
+            text = f"{data.get('date', '')} ({data.get('text', '')})"
+        else:
+            text = ""
+        return text if len(text) <= 80 else text[:77] + "..."
 
 
 @admin.register(VerificationCodeSend)

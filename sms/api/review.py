@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import PageNumberPagination
@@ -16,13 +18,103 @@ from sms.selectors import enrichment_item_list
 from sms.services.review import REVIEW_STATUSES, enrichment_item_review
 
 
+class PersonDetailsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    context = serializers.CharField(help_text="The sentence of the text that names them.")  # type: ignore[assignment]
+    relation = serializers.CharField(required=False, help_text='As written: "sister", "friend"…')
+
+
+class LocationDetailsSerializer(serializers.Serializer):
+    place = serializers.CharField()
+    kind = serializers.CharField(required=False, help_text="city, state or country")
+    country = serializers.CharField(required=False, help_text="ISO 3166-1 alpha-2")
+    latitude = serializers.FloatField(required=False)
+    longitude = serializers.FloatField(required=False)
+
+
+class ContactDetailsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phones = serializers.ListField(child=serializers.CharField())
+    emails = serializers.ListField(child=serializers.CharField())
+    organization = serializers.CharField(allow_blank=True)
+
+
+class DateDetailsSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    text = serializers.CharField(help_text="The words that named it.")
+
+
+DETAILS: dict[str, type[serializers.Serializer]] = {
+    ItemKind.PERSON: PersonDetailsSerializer,
+    ItemKind.LOCATION: LocationDetailsSerializer,
+    ItemKind.CONTACT: ContactDetailsSerializer,
+    ItemKind.DATE: DateDetailsSerializer,
+}
+
+
 class EnrichmentItemOutputSerializer(serializers.ModelSerializer):
+    """An item. ``person``, ``location``, ``contact`` and ``date`` hold the structured fields of
+    an item of that kind (null for the others); ``metadata`` holds everything the extractor kept."""
+
     message_sid = serializers.CharField(source="message.message_sid", allow_null=True, default=None)
+    person = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+    contact = serializers.SerializerMethodField()
+    date = serializers.SerializerMethodField()
 
     class Meta:
         model = EnrichmentItem
-        fields = ("id", "kind", "value", "source", "status", "metadata", "message_sid", "media", "created_at")
+        fields = (
+            "id",
+            "kind",
+            "value",
+            "source",
+            "status",
+            "person",
+            "location",
+            "contact",
+            "date",
+            "metadata",
+            "message_sid",
+            "media",
+            "created_at",
+        )
         read_only_fields = fields
+
+    def _details(self, item: EnrichmentItem, kind: str) -> dict[str, Any] | None:
+        if item.kind != kind:
+            return None
+        serializer = DETAILS[kind]
+        metadata = item.metadata if isinstance(item.metadata, dict) else {}
+        names: list[str] = list(serializer().fields)
+        data: dict[str, Any] = {name: metadata[name] for name in names if metadata.get(name) not in (None, "")}
+        if kind == ItemKind.PERSON:
+            data.setdefault("name", item.value)
+            data.setdefault("context", "")
+        elif kind == ItemKind.LOCATION:
+            data.setdefault("place", item.value)
+        elif kind == ItemKind.CONTACT:
+            data = {"name": item.value, "phones": [], "emails": [], "organization": "", **data}
+        elif kind == ItemKind.DATE:
+            data.setdefault("date", item.value)
+            data.setdefault("text", item.value)
+        return data
+
+    @extend_schema_field(PersonDetailsSerializer(allow_null=True))
+    def get_person(self, item: EnrichmentItem) -> dict[str, Any] | None:
+        return self._details(item, ItemKind.PERSON)
+
+    @extend_schema_field(LocationDetailsSerializer(allow_null=True))
+    def get_location(self, item: EnrichmentItem) -> dict[str, Any] | None:
+        return self._details(item, ItemKind.LOCATION)
+
+    @extend_schema_field(ContactDetailsSerializer(allow_null=True))
+    def get_contact(self, item: EnrichmentItem) -> dict[str, Any] | None:
+        return self._details(item, ItemKind.CONTACT)
+
+    @extend_schema_field(DateDetailsSerializer(allow_null=True))
+    def get_date(self, item: EnrichmentItem) -> dict[str, Any] | None:
+        return self._details(item, ItemKind.DATE)
 
 
 class EnrichmentItemPagination(PageNumberPagination):

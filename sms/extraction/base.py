@@ -15,13 +15,14 @@ a remote model, raise :class:`ExtractionUnavailableError` for errors worth retry
 :class:`ExtractionError` for those that are not (both with a ``code``). Bodies and transcripts
 must never be logged.
 
-:class:`DefaultExtractor` yields a note per text (body, each transcript), a tag per distinct
-``#hashtag``, a contact per vCard entry (name, phones, emails), and a media item per image or
-video pointing at its stored file.
+:class:`DefaultExtractor` is the offline extractor (``offline.OfflineExtractor``): notes,
+people, places, interest tags, dates, typed numbers and emails, vCard, QR and business-card
+contacts, media. Whatever the extractor, :func:`items_cap` bounds what one message stores.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -32,6 +33,8 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from sms.exceptions import SmsError
+
+logger = logging.getLogger(__name__)
 
 
 class ExtractionError(SmsError):
@@ -76,6 +79,7 @@ class MessageContent:
     transcripts: list[TranscriptContent] = field(default_factory=list)
     # When the webhook received it: "tomorrow" in a retried message means the day after this.
     received_at: datetime | None = None
+    region: str = ""  # the sender's region (ISO 3166), for numbers typed without a country code
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,34 @@ def get_extractor() -> Extractor:
     """A new instance of the extractor class named in ``SMS_EXTRACTOR_CLASS``."""
     extractor: Extractor = _extractor_class(settings.SMS_EXTRACTOR_CLASS)()
     return extractor
+
+
+def items_cap(items: list[ExtractedItem], *, message_id: int) -> list[ExtractedItem]:
+    """At most ``SMS_MAX_CONTACTS_PER_VCARD`` contacts per attachment (an address book is not a
+    business card) and ``SMS_MAX_ITEMS_PER_MESSAGE`` items in all, notes first, the rest in the
+    extractor's order. Capping is logged, one line, counts only."""
+    per_attachment = settings.SMS_MAX_CONTACTS_PER_VCARD
+    contacts: dict[int | None, int] = {}
+    kept: list[ExtractedItem] = []
+    dropped_contacts = 0
+    for item in items:
+        if item.kind == "contact" and item.attachment_id is not None:
+            contacts[item.attachment_id] = contacts.get(item.attachment_id, 0) + 1
+            if contacts[item.attachment_id] > per_attachment:
+                dropped_contacts += 1
+                continue
+        kept.append(item)
+    limit = settings.SMS_MAX_ITEMS_PER_MESSAGE
+    total = len(kept)
+    if total > limit:
+        kept = sorted(kept, key=lambda item: item.kind != "note")[:limit]
+    if dropped_contacts or total > limit:
+        logger.info(
+            "message %s: %s items, kept %s (%s contacts over %s per attachment dropped)",
+            message_id,
+            len(items),
+            len(kept),
+            dropped_contacts,
+            per_attachment,
+        )
+    return kept

@@ -8,7 +8,7 @@ instruction is ours alone and says the data is never to be obeyed: a text that s
 previous instructions" is stored as a note like any other. Every non-empty text becomes a note
 whatever the model answers (its cleaned version, or the text itself when the model gives none).
 
-What does not: vCard files and media items come from the rules (``sms/extraction/rules.py``),
+What does not: vCard files and media items come from ``sms/extraction/attachments.py``,
 as in the offline tier, and ``#hashtags`` typed by the sender are always tags.
 
 The answer must validate against :class:`Extraction`. Lists and strings are bounded in the
@@ -43,8 +43,8 @@ from sms.clients.gemini import (
     InlineMedia,
     get_gemini_client,
 )
+from sms.extraction.attachments import attachment_items, hashtag_tags
 from sms.extraction.base import ExtractedItem, ExtractionError, ExtractionUnavailableError, MessageContent
-from sms.extraction.rules import attachment_items, hashtag_tags
 from sms.media_types import IMAGE_TYPES, VIDEO_TYPES
 from sms.models import ItemKind, ItemSource
 
@@ -168,7 +168,7 @@ class GeminiExtractor:
         media, sent_ids = self._inline_media(content)
         if not texts and not media:
             # Nothing for a model to read (a vCard alone, silence): the rules say it all.
-            return attachment_items(content)
+            return attachment_items(content, region=content.region or settings.SMS_DEFAULT_REGION, read_images=False)
         data: dict[str, Any] = {
             "received_on": timezone.localdate(content.received_at or timezone.now()).isoformat(),
             "text": content.body.strip(),
@@ -279,7 +279,7 @@ class GeminiExtractor:
                 "organization": contact.organization,
             }
             items.append(ExtractedItem(ItemKind.CONTACT, contact.name, ItemSource.MMS, card_id, card))
-        items += attachment_items(content)
+        items += attachment_items(content, region=content.region or settings.SMS_DEFAULT_REGION, read_images=False)
         return items
 
 

@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import phonenumbers
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
@@ -44,6 +45,7 @@ from sms.extraction import (
     MessageContent,
     TranscriptContent,
     get_extractor,
+    items_cap,
 )
 from sms.leases import lease_hold
 from sms.masking import mask_phone
@@ -134,12 +136,11 @@ def _process(message: InboundMessage) -> ProcessingResult:
     with lease_hold(message_id=message.pk, attempt=message.attempts):
         try:
             content = _gather(work)
-            items = get_extractor().extract(content)
-            if len(items) > settings.SMS_MAX_ITEMS_PER_MESSAGE:
-                # Whatever the extractor, one message cannot flood the review inbox (notes first).
-                logger.info("message %s: %s items, kept %s", message_id, len(items), settings.SMS_MAX_ITEMS_PER_MESSAGE)
+            extracted = get_extractor().extract(content)
+            # Whatever the extractor, one message cannot flood the review inbox (notes first).
+            items = items_cap(extracted, message_id=message_id)
+            if len(items) < len(extracted):
                 metrics.PROCESSING_ERRORS.labels("items_capped").inc()
-                items = items[: settings.SMS_MAX_ITEMS_PER_MESSAGE]
             if not items and work.kinds & {"audio"} and not content.transcripts:
                 raise ProcessingError("no speech recognised", code="could_not_transcribe")
             if not items and "unsupported" in work.kinds:
@@ -260,7 +261,17 @@ def _gather(work: _Work) -> MessageContent:
         media=media,
         transcripts=transcripts,
         received_at=message.received_at,
+        region=_region(message.from_number),
     )
+
+
+def _region(number: str) -> str:
+    """The sender's region, for numbers typed without a country code (else the default)."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        region = None
+    return region or settings.SMS_DEFAULT_REGION
 
 
 def _text_part(downloaded: DownloadedMedia, declared_content_type: str) -> str | None:

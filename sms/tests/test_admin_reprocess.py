@@ -43,6 +43,6 @@ def test_reprocess_resets_failed_messages_and_enqueues_them(caplog) -> None:
     failed.refresh_from_db()
     done.refresh_from_db()
     assert (failed.status, failed.error_code) == (MessageStatus.PROCESSED, "")
-    assert sorted(failed.items.values_list("kind", flat=True)) == ["note", "tag"]
+    assert sorted(failed.items.values_list("kind", flat=True)) == ["note", "person", "tag"]
     assert done.status == MessageStatus.PROCESSED
     assert not done.items.exists()

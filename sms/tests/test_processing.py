@@ -60,12 +60,13 @@ def test_text_message_becomes_note_and_tags_and_is_confirmed(pipeline):
     assert message.processed_at >= message.processing_started_at >= message.received_at
     assert _items(message) == [
         ("note", "Coffee with Ana, she got the job #work #friends", "sms"),
+        ("person", "Ana", "sms"),
         ("tag", "friends", "sms"),
         ("tag", "work", "sms"),
     ]
-    assert EnrichmentItem.objects.filter(message=message, status="pending", user=message.user).count() == 3
+    assert EnrichmentItem.objects.filter(message=message, status="pending", user=message.user).count() == 4
     assert [(m.to, m.body) for m in pipeline.sent] == [
-        (SENDER, "Saved 3 items from your message — review them in the app")
+        (SENDER, "Saved 4 items from your message — review them in the app")
     ]
     assert metrics.sample_total("smsgw_processing_latency_seconds_count", {"kind": "sms"}) == before + 1
 
@@ -85,7 +86,15 @@ def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_d
 
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
-    items = EnrichmentItem.objects.filter(message=message).order_by("kind")
+    stored = list(EnrichmentItem.objects.filter(message=message).order_by("kind"))
+    found = [(i.kind, i.metadata["text"] if i.kind == "date" else i.value) for i in stored]
+    assert [(kind, value) for kind, value in found if kind in ("person", "location", "tag", "date")] == [
+        ("date", "in April"),
+        ("location", "Boston"),
+        ("person", "Sarah"),
+        ("tag", "fitness"),
+    ]
+    items = [i for i in stored if i.kind in ("contact", "media", "note")]
     assert [(i.kind, i.source) for i in items] == [("contact", "mms"), ("media", "mms"), ("note", "voice")]
     contact, media_item, note = items
     assert note.value == "Met Sarah at the gym, she runs Boston in April"
@@ -96,7 +105,7 @@ def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_d
     assert default_storage.exists(media_item.value) and attachments[1].file.name == media_item.value
     assert default_storage.open(media_item.value).read() == jpeg_bytes()
     assert [(c.encoding, c.sample_rate_hertz) for c in fake_speech.calls] == [("AMR", 8000)]
-    assert [m.body for m in pipeline.sent] == ["Saved 3 items from your voice note — review them in the app"]
+    assert [m.body for m in pipeline.sent] == ["Saved 7 items from your voice note — review them in the app"]
     assert sorted(pipeline.deleted_media) == sorted(
         (message.message_sid, a.url.rsplit("/", 1)[-1]) for a in attachments
     )
@@ -164,7 +173,7 @@ def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
     assert message.status == MessageStatus.PROCESSED
     assert message.attempts == 2
     assert message.error_code == ""
-    assert EnrichmentItem.objects.filter(message=message).count() == 1
+    assert EnrichmentItem.objects.filter(message=message, kind="note").count() == 1
 
 
 def test_transient_failure_gives_up_after_three_retries(pipeline, fake_speech):
@@ -289,6 +298,18 @@ def test_an_address_book_sent_as_one_vcard_gives_at_most_the_contact_cap(pipelin
     assert [kind for kind, _, _ in _items(message)].count("contact") == 5
 
 
+def test_a_256_kb_file_of_minimal_cards_gives_the_contact_cap_not_thousands_of_items(pipeline, settings):
+    card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n"
+    book = card * (256 * 1024 // len(card))  # about 6,000 cards
+    message = _message(pipeline, body="my address book", media=[(book, "text/vcard")])
+
+    process_inbound_message.delay(message.pk)
+
+    kinds = [kind for kind, _, _ in _items(message)]
+    assert kinds.count("contact") == settings.SMS_MAX_CONTACTS_PER_VCARD
+    assert len(kinds) <= settings.SMS_MAX_ITEMS_PER_MESSAGE
+
+
 def test_a_hashtag_flood_is_capped_and_the_note_kept(pipeline, settings):
     settings.SMS_MAX_ITEMS_PER_MESSAGE = 12
     tags = " ".join(f"#tag{n}" for n in range(200))
@@ -366,8 +387,11 @@ def test_text_plain_mms_parts_are_read_as_text_and_become_part_of_the_note(pipel
 def test_a_text_plain_part_alone_is_the_note(pipeline):
     message = _message(pipeline, media=[(b"Call Dana about Saturday", "text/plain; charset=utf-8")])
     assert process_inbound_message.delay(message.pk).get() == "processed"
-    assert _items(message) == [("note", "Call Dana about Saturday", "mms")]
-    assert [m.body for m in pipeline.sent] == ["Saved 1 item from your message — review them in the app"]
+    assert [item for item in _items(message) if item[0] != "date"] == [
+        ("note", "Call Dana about Saturday", "mms"),
+        ("person", "Dana", "mms"),
+    ]
+    assert [m.body for m in pipeline.sent] == ["Saved 3 items from your message — review them in the app"]
 
 
 def test_a_text_plain_part_that_is_not_text_is_unsupported(pipeline):

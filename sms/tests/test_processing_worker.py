@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -16,6 +18,8 @@ from sms.tasks import process_inbound_message
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook
 from tests.worker import CeleryWorker, RelayProcess
+
+BUSINESS_CARD = Path(__file__).parent / "fixtures" / "business_card.jpg"
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +48,7 @@ def _worker_env(fake_twilio, fake_speech, media_temp_dir, **extra: str) -> dict[
     return env
 
 
-def _receive_mms(fake_twilio, media: list[tuple[bytes, str]]) -> InboundMessage:
+def _receive_mms(fake_twilio, media: list[tuple[bytes, str]], body: str | None = None) -> InboundMessage:
     """Text the gateway an MMS exactly as Twilio does: a signed webhook POST whose MediaUrlN
     point at the fake Twilio's media (Basic auth, then a 307 to its CDN)."""
     payload = with_new_sid(load_payload("inbound_mms__voice_image_vcard"))
@@ -53,6 +57,8 @@ def _receive_mms(fake_twilio, media: list[tuple[bytes, str]]) -> InboundMessage:
     for key in [k for k in payload if k.startswith(("MediaUrl", "MediaContentType"))]:
         del payload[key]
     payload["NumMedia"] = str(len(media))
+    if body is not None:
+        payload["Body"] = body
     for index, (content, content_type) in enumerate(media):
         payload[f"MediaUrl{index}"] = fake_twilio.add_media(content, content_type, message_sid=sid)
         payload[f"MediaContentType{index}"] = content_type
@@ -89,20 +95,50 @@ def test_mms_voice_image_vcard_end_to_end_on_a_real_worker(fake_twilio, fake_spe
     message.refresh_from_db()
     assert message.attempts == 1 and message.error_code == ""
     items = {i.kind: i for i in EnrichmentItem.objects.filter(message=message)}
-    assert sorted(items) == ["contact", "media", "note"]
+    assert sorted(items) == ["contact", "location", "media", "note", "person", "tag"]
     assert items["note"].value == "Lunch with Sarah, she is training for the Boston marathon"
+    assert (items["person"].value, items["location"].value, items["tag"].value) == ("Sarah", "Boston", "running")
     assert items["note"].source == "voice"
     assert items["contact"].value == "Sarah Connor"
     assert items["contact"].metadata["emails"] == ["sarah@example.com"]
     assert default_storage.open(items["media"].value).read() == jpeg_bytes()
     assert all(i.status == "pending" and i.user_id == message.user_id for i in items.values())
     assert [(m.to, m.body) for m in fake_twilio.sent] == [
-        (message.from_number, "Saved 3 items from your voice note — review them in the app")
+        (message.from_number, "Saved 6 items from your voice note — review them in the app")
     ]
     assert sorted(sid for _, sid in fake_twilio.deleted_media) == sorted(
         a.url.rsplit("/", 1)[-1] for a in message.media.all()
     )
     assert list(media_temp_dir.iterdir()) == []
+    default_storage.delete(items["media"].value)
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is not installed")
+def test_the_readme_example_and_a_business_card_photo_end_to_end_on_a_real_worker(
+    fake_twilio, fake_speech, media_temp_dir, celery_not_eager
+):
+    env = _worker_env(fake_twilio, fake_speech, media_temp_dir)
+    card = BUSINESS_CARD.read_bytes()
+    with CeleryWorker(env=env) as worker, RelayProcess(env=env):
+        message = _receive_mms(
+            fake_twilio,
+            [(card, "image/jpeg")],
+            body="Had lunch with Sarah, she's training for the Boston marathon",
+        )
+        _wait_for(lambda: _status(message) == MessageStatus.PROCESSED, 60, "processed", worker)
+
+    items = {i.kind: i for i in EnrichmentItem.objects.filter(message=message)}
+    assert sorted(items) == ["contact", "location", "media", "note", "person", "tag"]
+    assert items["note"].value == "Had lunch with Sarah, she's training for the Boston marathon"
+    assert items["person"].value == "Sarah"
+    assert items["person"].metadata["context"] == items["note"].value
+    assert (items["location"].value, items["location"].metadata["country"]) == ("Boston", "US")
+    assert items["tag"].value == "running"
+    contact = items["contact"]
+    assert contact.value == "Oluwaseun Adeyemi"
+    assert contact.metadata["phones"] == ["+14155550134", "+12125550187"]
+    assert contact.metadata["emails"] == ["seun.adeyemi@northwind.example"]
+    assert contact.metadata["organization"] == "Northwind Traders Inc."
     default_storage.delete(items["media"].value)
 
 
@@ -150,6 +186,7 @@ def test_worker_killed_mid_queue_every_message_is_processed_once_within_90_s(
     assert sorted(EnrichmentItem.objects.filter(message=message).values_list("kind", flat=True)) == [
         "contact",
         "note",
+        "person",
     ]
     assert len(fake_twilio.sent) == 6  # one confirmation per message
     # The killed attempt's download was never cleaned up by its worker: the sweep takes it.

@@ -53,10 +53,40 @@ def test_item_fields() -> None:
         "value": "#running",
         "source": "sms",
         "status": "pending",
+        "person": None,
+        "location": None,
+        "contact": None,
+        "date": None,
         "metadata": {"a": 1},
         "message_sid": "SMfields",
         "media": None,
         "created_at": body["created_at"],
+    }
+
+
+def test_person_and_location_items_carry_their_structured_fields() -> None:
+    user = user_create()
+    message = inbound_message_create(user=user, message_sid="SMdetails")
+    context = "Had lunch with Sarah, she's training for the Boston marathon"
+    enrichment_item_create(
+        user=user, message=message, value="Sarah", kind=ItemKind.PERSON, metadata={"name": "Sarah", "context": context}
+    )
+    enrichment_item_create(
+        user=user,
+        message=message,
+        value="Boston",
+        kind=ItemKind.LOCATION,
+        metadata={"place": "Boston", "kind": "city", "country": "US", "latitude": 42.35843, "longitude": -71.05977},
+    )
+    location, person = _client(user).get(URL).json()["results"]
+    assert person["person"] == {"name": "Sarah", "context": context}
+    assert person["location"] is None
+    assert location["location"] == {
+        "place": "Boston",
+        "kind": "city",
+        "country": "US",
+        "latitude": 42.35843,
+        "longitude": -71.05977,
     }
 
 

@@ -62,7 +62,7 @@ def test_twenty_simultaneous_deliveries_of_one_message_are_stored_and_processed_
     assert outcomes == {"accepted": 1, "duplicate": 19}
     message = InboundMessage.objects.get(message_sid=params["MessageSid"])
     # The relay (eager tasks: it processes in its own process) handed it out once: one claim,
-    # and one set of items (a note and the #running tag).
+    # and one set of items (the note, Sarah, Boston and the running tag).
     with RelayProcess(env={"CELERY_TASK_ALWAYS_EAGER": "true"}) as relay:
         deadline = time.monotonic() + 60
         while InboundMessage.objects.get(pk=message.pk).status != "processed" and time.monotonic() < deadline:
@@ -70,7 +70,7 @@ def test_twenty_simultaneous_deliveries_of_one_message_are_stored_and_processed_
         assert InboundMessage.objects.get(pk=message.pk).status == "processed", relay.output()[-3000:]
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("processed", 1)
-    assert sorted(message.items.values_list("kind", flat=True)) == ["note", "tag"]
+    assert sorted(message.items.values_list("kind", flat=True)) == ["location", "note", "person", "tag"]
 
 
 def test_burst_of_thirty_from_one_sender_accepts_exactly_the_limit(server: Gunicorn) -> None:

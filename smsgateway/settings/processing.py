@@ -65,6 +65,10 @@ SMS_PROCESSING_RETRY_BACKOFF = env_float("SMS_PROCESSING_RETRY_BACKOFF", 10.0)
 SMS_EXTRACTOR_CLASS = env_str("SMS_EXTRACTOR_CLASS") or (
     "sms.extraction.gemini.GeminiExtractor" if GEMINI_API_KEY else "sms.extraction.DefaultExtractor"
 )
+# Business cards in images are read by this Tesseract binary ("" turns OCR off), killed after
+# this many seconds (it runs on the worker).
+SMS_TESSERACT_CMD = env_str("SMS_TESSERACT_CMD", "tesseract")
+SMS_OCR_TIMEOUT_SECONDS = env_float("SMS_OCR_TIMEOUT_SECONDS", 10.0)
 # Replies: the confirmation can be turned off; {count}, {items} and {source} are filled in.
 SMS_CONFIRMATION_ENABLED = env_bool("SMS_CONFIRMATION_ENABLED", True)
 # An empty value (as in .env.example) means the default wording.
