@@ -48,7 +48,7 @@ def process_inbound_message(message_id: int) -> str:
     worker killed mid-task loses nothing: the sweep hands the message out again.
     """
     # Imported here: the relay enqueues this task but need not load PyAV and the Speech SDK.
-    from sms.services.processing import inbound_message_process
+    from sms.processing.pipeline import inbound_message_process
 
     with log_context(message_id=message_id):
         return inbound_message_process(message_id=message_id).outcome

@@ -44,7 +44,7 @@ from performance.pools import register_pool
 from sms.clients import ClientFactory
 from sms.clients.twilio import adapter_pool_stats
 from sms.exceptions import SmsError
-from sms.media_types import sniff_content_type
+from sms.processing.media_types import sniff_content_type
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from sms.extraction.base import ExtractedItem, MessageContent
 from sms.extraction.cards import image_contacts
 from sms.extraction.interests import hashtags
 from sms.extraction.vcards import MAX_VCARD_BYTES, parse_vcards
-from sms.media_types import IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
 from sms.models import ItemKind, ItemSource
+from sms.processing.media_types import IMAGE_TYPES, VCARD_TYPES, VIDEO_TYPES
 
 
 def attachment_items(content: MessageContent, *, region: str, read_images: bool) -> list[ExtractedItem]:

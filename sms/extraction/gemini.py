@@ -45,8 +45,8 @@ from sms.clients.gemini import (
 )
 from sms.extraction.attachments import attachment_items, hashtag_tags
 from sms.extraction.base import ExtractedItem, ExtractionError, ExtractionUnavailableError, MessageContent
-from sms.media_types import IMAGE_TYPES, VIDEO_TYPES
 from sms.models import ItemKind, ItemSource
+from sms.processing.media_types import IMAGE_TYPES, VIDEO_TYPES
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from devkit.media_files import AUDIO_FORMATS, audio_bytes
-from sms import audio
 from sms.clients.speech import SpeechClient
-from sms.media_types import sniff_content_type
+from sms.processing import audio
+from sms.processing.media_types import sniff_content_type
 
 NATIVE = {
     "amr": ("AMR", 8000),

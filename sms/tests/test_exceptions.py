@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from sms.audio import AudioError
 from sms.clients.gemini import GeminiError
 from sms.clients.media import MediaError
 from sms.clients.speech import SpeechError
 from sms.exceptions import SmsError
 from sms.extraction import ExtractionUnavailableError
 from sms.extraction.base import ExtractionError
-from sms.services.processing import ProcessingError
+from sms.processing.audio import AudioError
+from sms.processing.pipeline import ProcessingError
 from sms.tests.factories import user_create
 
 

@@ -253,7 +253,7 @@ def test_hours_of_silence_fail_at_once_without_a_speech_call(pipeline, fake_spee
 def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from sms.services import processing
+    from sms.processing import pipeline as processing
 
     def too_slow(work):
         raise SoftTimeLimitExceeded()

@@ -39,7 +39,7 @@ GEMINI_PRICE_INPUT_PER_MILLION_TOKENS = env_float("GEMINI_PRICE_INPUT_PER_MILLIO
 GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS = env_float("GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS", 2.50)
 
 # =============================================================================
-# Processing pipeline (sms/services/processing.py, sms/clients/media.py, speech.py)
+# Processing pipeline (sms/processing/pipeline.py, sms/clients/media.py, speech.py)
 # =============================================================================
 # Media download: connect/read timeouts per request, an overall deadline per message, and the
 # delays before re-asking for media that Twilio answers 404 right after delivery.

@@ -71,7 +71,7 @@ def test_a_message_s_lines_from_webhook_to_task_carry_its_sid_id_and_task_id(
     task_lines = [line for line in mine if "task_id" in line]
     assert task_lines, lines
     assert {line["message_id"] for line in task_lines} == {message.pk}
-    assert any(line["logger"] == "sms.services.processing" for line in task_lines)
+    assert any(line["logger"] == "sms.processing.pipeline" for line in task_lines)
     # Outside the message, no context leaks onto later lines.
     logging.getLogger("sms").info("after")
     assert "message_sid" not in _lines(json_log)[-1]

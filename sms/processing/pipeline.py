@@ -34,7 +34,6 @@ from django.utils import timezone
 
 from performance import metrics
 from performance.caches import day_counter_add
-from sms.audio import AudioError, AudioTooLongError, AudioUnsupportedError, probe, speech_chunks
 from sms.clients.media import ByteBudget, DownloadedMedia, get_media_client
 from sms.clients.speech import get_speech_client
 from sms.clients.twilio import TwilioError, get_twilio_client
@@ -49,7 +48,9 @@ from sms.extraction import (
 )
 from sms.leases import lease_hold
 from sms.masking import mask_phone
-from sms.media_types import (
+from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
+from sms.processing.audio import AudioError, AudioTooLongError, AudioUnsupportedError, probe, speech_chunks
+from sms.processing.media_types import (
     AUDIO_TYPES,
     AV_CONTAINERS,
     EXTENSIONS,
@@ -60,7 +61,6 @@ from sms.media_types import (
     VCARD_TYPES,
     VIDEO_TYPES,
 )
-from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus, OutboundPurpose
 from sms.senders import number_is_opted_out
 from sms.services.outbound import outbound_sms_send
 from smsgateway.logs import log_context
