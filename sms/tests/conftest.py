@@ -1,4 +1,4 @@
-"""Fixtures of the processing pipeline tests: the Speech and Gemini fakes and media settings for 127.0.0.1."""
+"""Fixtures of the SMS tests: the Speech and Gemini fakes, media settings for 127.0.0.1, the real broker."""
 
 from __future__ import annotations
 
@@ -53,3 +53,17 @@ def local_media(settings: Any, fake_twilio: Any, media_temp_dir: Any) -> Any:
     settings.SMS_MEDIA_ALLOW_PRIVATE_IPS = True
     settings.SMS_MEDIA_NOT_FOUND_RETRY_DELAYS = [1.0, 3.0]
     return fake_twilio
+
+
+@pytest.fixture
+def real_broker() -> Iterator[None]:
+    """Publish tasks to the Redis broker instead of running them eagerly (the test settings'
+    default), for tests with a real worker or that count broker commands."""
+    from smsgateway.celery import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = was

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from sms.models import EnrichmentItem, InboundMessage, ItemKind, ItemSource, PhoneNumber
+from sms.models import EnrichmentItem, InboundMessage, ItemKind, ItemSource, MediaAttachment, PhoneNumber
 
 _seq = itertools.count(1)
 
@@ -41,6 +41,30 @@ def inbound_message_create(**fields: Any) -> InboundMessage:
     fields.setdefault("from_number", "+14155550100")
     fields.setdefault("to_number", "+15005550006")
     return InboundMessage.objects.create(**fields)
+
+
+def mms_message_create(
+    fake_twilio: Any = None,
+    *,
+    sender: str = "+14155550123",
+    body: str = "",
+    media: Any = (),
+    opted_out: bool = False,
+) -> InboundMessage:
+    """A stored message from a verified sender, its ``media`` ((bytes, declared type) pairs)
+    served by ``fake_twilio`` as Twilio would, ready for the pipeline."""
+    phone = phone_number_create(number=sender)
+    if opted_out:
+        phone.opted_out_at = timezone.now()
+        phone.save(update_fields=["opted_out_at"])
+    sid = f"MM{InboundMessage.objects.count() + 1:032x}"
+    message = inbound_message_create(
+        message_sid=sid, user=phone.user, from_number=sender, body=body, num_media=len(media)
+    )
+    for index, (content, declared) in enumerate(media):
+        url = fake_twilio.add_media(content, declared, message_sid=sid)
+        MediaAttachment.objects.create(message=message, index=index, url=url, declared_content_type=declared)
+    return message
 
 
 def enrichment_item_create(*, user: User, **fields: Any) -> EnrichmentItem:

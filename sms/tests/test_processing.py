@@ -12,7 +12,7 @@ from performance import metrics
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
 from sms.relay import outbox_dispatch
 from sms.tasks import process_inbound_message
-from sms.tests.factories import inbound_message_create, phone_number_create
+from sms.tests.factories import inbound_message_create, mms_message_create
 
 pytestmark = pytest.mark.django_db
 
@@ -26,29 +26,12 @@ def pipeline(settings, local_media, fake_speech):
     return local_media
 
 
-def _message(fake_twilio=None, *, body="", media=(), opted_out=False):
-    phone = phone_number_create(number=SENDER)
-    if opted_out:
-        from django.utils import timezone
-
-        phone.opted_out_at = timezone.now()
-        phone.save(update_fields=["opted_out_at"])
-    sid = f"MM{InboundMessage.objects.count() + 1:032x}"
-    message = inbound_message_create(
-        message_sid=sid, user=phone.user, from_number=SENDER, body=body, num_media=len(media)
-    )
-    for index, (content, declared) in enumerate(media):
-        url = fake_twilio.add_media(content, declared, message_sid=sid)
-        MediaAttachment.objects.create(message=message, index=index, url=url, declared_content_type=declared)
-    return message
-
-
 def _items(message):
     return sorted(EnrichmentItem.objects.filter(message=message).values_list("kind", "value", "source"))
 
 
 def test_text_message_becomes_note_and_tags_and_is_confirmed(pipeline):
-    message = _message(body="Coffee with Ana, she got the job #work #friends")
+    message = mms_message_create(body="Coffee with Ana, she got the job #work #friends")
     before = metrics.sample_total("smsgw_processing_latency_seconds_count", {"kind": "sms"})
 
     assert process_inbound_message.delay(message.pk).get() == "processed"
@@ -56,7 +39,7 @@ def test_text_message_becomes_note_and_tags_and_is_confirmed(pipeline):
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
     assert message.attempts == 1
-    assert message.processing_started_at is not None
+    assert message.processing_started_at is not None and message.processed_at is not None
     assert message.processed_at >= message.processing_started_at >= message.received_at
     assert _items(message) == [
         ("note", "Coffee with Ana, she got the job #work #friends", "sms"),
@@ -73,7 +56,7 @@ def test_text_message_becomes_note_and_tags_and_is_confirmed(pipeline):
 
 def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_dir):
     fake_speech.transcripts = ["Met Sarah at the gym, she runs Boston in April"]
-    message = _message(
+    message = mms_message_create(
         pipeline,
         media=[
             (audio_bytes("amr", 3), "audio/amr"),
@@ -117,7 +100,7 @@ def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_d
 def test_each_voice_format_is_transcribed(pipeline, fake_speech, kind):
     from devkit.media_files import AUDIO_FORMATS
 
-    message = _message(pipeline, media=[(audio_bytes(kind, 2), AUDIO_FORMATS[kind][3])])
+    message = mms_message_create(pipeline, media=[(audio_bytes(kind, 2), AUDIO_FORMATS[kind][3])])
 
     process_inbound_message.delay(message.pk)
 
@@ -129,7 +112,7 @@ def test_each_voice_format_is_transcribed(pipeline, fake_speech, kind):
 def test_long_voice_note_is_chunked_and_transcripts_joined(pipeline, fake_speech, settings):
     settings.SPEECH_MAX_CHUNK_SECONDS = 2.0
     fake_speech.transcripts = ["first part", "second part", "third part"]
-    message = _message(pipeline, media=[(audio_bytes("amr", 5.5), "audio/amr")])
+    message = mms_message_create(pipeline, media=[(audio_bytes("amr", 5.5), "audio/amr")])
 
     process_inbound_message.delay(message.pk)
 
@@ -138,7 +121,7 @@ def test_long_voice_note_is_chunked_and_transcripts_joined(pipeline, fake_speech
 
 
 def test_processed_message_is_skipped_and_never_duplicated(pipeline):
-    message = _message(body="once #only")
+    message = mms_message_create(body="once #only")
 
     process_inbound_message.delay(message.pk)
     assert process_inbound_message.delay(message.pk).get() == "skipped"
@@ -159,7 +142,7 @@ def _relay_until_settled(message, passes=10):
 
 def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
     # The first download attempt meets a 503 from the media host; the retry gets the media.
-    message = _message(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
+    message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
     pipeline.fail_next(503)
 
     assert process_inbound_message.delay(message.pk).get() == "retry"
@@ -178,7 +161,7 @@ def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
 
 def test_transient_failure_gives_up_after_three_retries(pipeline, fake_speech):
     fake_speech.fail_next(503, times=1000)
-    message = _message(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
+    message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
 
     process_inbound_message.delay(message.pk)
     _relay_until_settled(message)
@@ -195,7 +178,9 @@ def test_transient_failure_gives_up_after_three_retries(pipeline, fake_speech):
 
 def test_too_large_fails_at_once(pipeline, settings, media_temp_dir):
     settings.SMS_MEDIA_MAX_BYTES = 100_000
-    message = _message(pipeline, media=[(jpeg_bytes(), "image/jpeg"), (b"\xff\xd8\xff" + b"0" * 200_000, "image/jpeg")])
+    message = mms_message_create(
+        pipeline, media=[(jpeg_bytes(), "image/jpeg"), (b"\xff\xd8\xff" + b"0" * 200_000, "image/jpeg")]
+    )
 
     process_inbound_message.delay(message.pk)
 
@@ -208,7 +193,7 @@ def test_too_large_fails_at_once(pipeline, settings, media_temp_dir):
 
 
 def test_unsupported_attachment_fails_with_its_reply(pipeline):
-    message = _message(pipeline, media=[(b"%PDF-1.7\n" + b"x" * 100, "application/pdf")])
+    message = mms_message_create(pipeline, media=[(b"%PDF-1.7\n" + b"x" * 100, "application/pdf")])
 
     process_inbound_message.delay(message.pk)
 
@@ -218,7 +203,7 @@ def test_unsupported_attachment_fails_with_its_reply(pipeline):
 
 
 def test_corrupt_voice_note_fails_as_could_not_transcribe(pipeline):
-    message = _message(pipeline, media=[(b"#!AMR\n" + b"\x07" * 50, "audio/amr")])
+    message = mms_message_create(pipeline, media=[(b"#!AMR\n" + b"\x07" * 50, "audio/amr")])
 
     process_inbound_message.delay(message.pk)
 
@@ -229,7 +214,7 @@ def test_corrupt_voice_note_fails_as_could_not_transcribe(pipeline):
 
 def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):
     fake_speech.transcripts = [""]
-    message = _message(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
+    message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
 
     process_inbound_message.delay(message.pk)
 
@@ -240,7 +225,7 @@ def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):
 def test_hours_of_silence_fail_at_once_without_a_speech_call(pipeline, fake_speech, settings):
     from devkit.media_files import silent_flac_bytes
 
-    message = _message(pipeline, media=[(silent_flac_bytes(6 * 3600), "audio/flac")])
+    message = mms_message_create(pipeline, media=[(silent_flac_bytes(6 * 3600), "audio/flac")])
 
     process_inbound_message.delay(message.pk)
 
@@ -259,7 +244,7 @@ def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
         raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(processing, "_gather", too_slow)
-    message = _message(pipeline, body="anything")
+    message = mms_message_create(pipeline, body="anything")
 
     process_inbound_message.delay(message.pk)
 
@@ -269,7 +254,7 @@ def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
 
 def test_the_daily_speech_allowance_stops_a_users_voice_notes(pipeline, fake_speech, settings):
     settings.SMS_SPEECH_SECONDS_PER_USER_PER_DAY = 10
-    first = _message(pipeline, media=[(audio_bytes("amr", 6), "audio/amr")])
+    first = mms_message_create(pipeline, media=[(audio_bytes("amr", 6), "audio/amr")])
     process_inbound_message.delay(first.pk)
     calls = len(fake_speech.server.requests)
     sid = "MM" + "f" * 32
@@ -289,7 +274,7 @@ def test_the_daily_speech_allowance_stops_a_users_voice_notes(pipeline, fake_spe
 def test_an_address_book_sent_as_one_vcard_gives_at_most_the_contact_cap(pipeline, settings):
     settings.SMS_MAX_CONTACTS_PER_VCARD = 5
     book = b"".join(vcard_bytes(name=f"Person {n}", email=f"p{n}@example.com") for n in range(300))
-    message = _message(pipeline, media=[(book, "text/vcard")])
+    message = mms_message_create(pipeline, media=[(book, "text/vcard")])
 
     process_inbound_message.delay(message.pk)
 
@@ -301,7 +286,7 @@ def test_an_address_book_sent_as_one_vcard_gives_at_most_the_contact_cap(pipelin
 def test_a_256_kb_file_of_minimal_cards_gives_the_contact_cap_not_thousands_of_items(pipeline, settings):
     card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n"
     book = card * (256 * 1024 // len(card))  # about 6,000 cards
-    message = _message(pipeline, body="my address book", media=[(book, "text/vcard")])
+    message = mms_message_create(pipeline, body="my address book", media=[(book, "text/vcard")])
 
     process_inbound_message.delay(message.pk)
 
@@ -313,7 +298,7 @@ def test_a_256_kb_file_of_minimal_cards_gives_the_contact_cap_not_thousands_of_i
 def test_a_hashtag_flood_is_capped_and_the_note_kept(pipeline, settings):
     settings.SMS_MAX_ITEMS_PER_MESSAGE = 12
     tags = " ".join(f"#tag{n}" for n in range(200))
-    message = _message(pipeline, body=f"notes from the fair {tags}")
+    message = mms_message_create(pipeline, body=f"notes from the fair {tags}")
 
     process_inbound_message.delay(message.pk)
 
@@ -322,7 +307,7 @@ def test_a_hashtag_flood_is_capped_and_the_note_kept(pipeline, settings):
 
 
 def test_no_reply_to_an_opted_out_number(pipeline):
-    message = _message(body="note to self", opted_out=True)
+    message = mms_message_create(body="note to self", opted_out=True)
 
     process_inbound_message.delay(message.pk)
 
@@ -333,7 +318,7 @@ def test_no_reply_to_an_opted_out_number(pipeline):
 
 def test_confirmation_wording_is_configurable_and_can_be_off(pipeline, settings):
     settings.SMS_CONFIRMATION_TEXT = "Got {count} {items} ({source})"
-    process_inbound_message.delay(_message(body="hi #a").pk)
+    process_inbound_message.delay(mms_message_create(body="hi #a").pk)
     assert [m.body for m in pipeline.sent] == ["Got 2 items (message)"]
 
     settings.SMS_CONFIRMATION_ENABLED = False
@@ -341,13 +326,13 @@ def test_confirmation_wording_is_configurable_and_can_be_off(pipeline, settings)
     from sms.models import PhoneNumber
 
     PhoneNumber.objects.all().delete()
-    process_inbound_message.delay(_message(body="again").pk)
+    process_inbound_message.delay(mms_message_create(body="again").pk)
     assert len(pipeline.sent) == 1
 
 
 def test_twilio_media_kept_when_deletion_is_off(pipeline, settings):
     settings.SMS_DELETE_TWILIO_MEDIA = False
-    message = _message(pipeline, media=[(vcard_bytes(), "text/vcard")])
+    message = mms_message_create(pipeline, media=[(vcard_bytes(), "text/vcard")])
 
     process_inbound_message.delay(message.pk)
 
@@ -362,7 +347,7 @@ def test_missing_message_ends_cleanly(pipeline):
 
 def test_message_deleted_while_processing_ends_cleanly(pipeline, settings):
     settings.SMS_EXTRACTOR_CLASS = "sms.tests.extractors.DeletingExtractor"
-    message = _message(body="racing the account deletion")
+    message = mms_message_create(body="racing the account deletion")
 
     assert process_inbound_message.delay(message.pk).get() == "missing"
 
@@ -372,7 +357,7 @@ def test_message_deleted_while_processing_ends_cleanly(pipeline, settings):
 
 
 def test_text_plain_mms_parts_are_read_as_text_and_become_part_of_the_note(pipeline):
-    message = _message(
+    message = mms_message_create(
         pipeline,
         body="From the conference",
         media=[(b"Met Priya from Acme, wants the deck #followup\n", "text/plain"), (jpeg_bytes(), "image/jpeg")],
@@ -385,7 +370,7 @@ def test_text_plain_mms_parts_are_read_as_text_and_become_part_of_the_note(pipel
 
 
 def test_a_text_plain_part_alone_is_the_note(pipeline):
-    message = _message(pipeline, media=[(b"Call Dana about Saturday", "text/plain; charset=utf-8")])
+    message = mms_message_create(pipeline, media=[(b"Call Dana about Saturday", "text/plain; charset=utf-8")])
     assert process_inbound_message.delay(message.pk).get() == "processed"
     assert [item for item in _items(message) if item[0] != "date"] == [
         ("note", "Call Dana about Saturday", "mms"),
@@ -395,7 +380,7 @@ def test_a_text_plain_part_alone_is_the_note(pipeline):
 
 
 def test_a_text_plain_part_that_is_not_text_is_unsupported(pipeline):
-    message = _message(pipeline, media=[(b"\x00\x01\x02\xff\xfe binary", "text/plain")])
+    message = mms_message_create(pipeline, media=[(b"\x00\x01\x02\xff\xfe binary", "text/plain")])
     assert process_inbound_message.delay(message.pk).get() == "failed"
     message.refresh_from_db()
     assert message.error_code == "unsupported_type"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,6 @@ from django.test import Client
 from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from devkit.payloads import load_payload, with_new_sid
 from sms.models import EnrichmentItem, InboundMessage, MessageStatus
-from sms.tasks import process_inbound_message
 from sms.tests.factories import phone_number_create
 from sms.tests.webhook_client import post_webhook
 from tests.worker import CeleryWorker, RelayProcess
@@ -22,18 +21,6 @@ from tests.worker import CeleryWorker, RelayProcess
 BUSINESS_CARD = Path(__file__).parent / "fixtures" / "business_card.jpg"
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def celery_not_eager() -> Iterator[None]:
-    """Enqueue to the real broker (the test settings run tasks eagerly by default)."""
-    app = process_inbound_message.app
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = saved
 
 
 def _worker_env(fake_twilio, fake_speech, media_temp_dir, **extra: str) -> dict[str, str]:
@@ -80,7 +67,7 @@ def _status(message: InboundMessage) -> str:
     return InboundMessage.objects.values_list("status", flat=True).get(pk=message.pk)
 
 
-def test_mms_voice_image_vcard_end_to_end_on_a_real_worker(fake_twilio, fake_speech, media_temp_dir, celery_not_eager):
+def test_mms_voice_image_vcard_end_to_end_on_a_real_worker(fake_twilio, fake_speech, media_temp_dir, real_broker):
     fake_speech.latency = 0.2
     fake_speech.transcripts = ["Lunch with Sarah, she is training for the Boston marathon"]
     env = _worker_env(fake_twilio, fake_speech, media_temp_dir)
@@ -115,7 +102,7 @@ def test_mms_voice_image_vcard_end_to_end_on_a_real_worker(fake_twilio, fake_spe
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is not installed")
 def test_the_readme_example_and_a_business_card_photo_end_to_end_on_a_real_worker(
-    fake_twilio, fake_speech, media_temp_dir, celery_not_eager
+    fake_twilio, fake_speech, media_temp_dir, real_broker
 ):
     env = _worker_env(fake_twilio, fake_speech, media_temp_dir)
     card = BUSINESS_CARD.read_bytes()
@@ -143,7 +130,7 @@ def test_the_readme_example_and_a_business_card_photo_end_to_end_on_a_real_worke
 
 
 def test_worker_killed_mid_queue_every_message_is_processed_once_within_90_s(
-    fake_twilio, fake_speech, media_temp_dir, celery_not_eager
+    fake_twilio, fake_speech, media_temp_dir, real_broker
 ):
     # Production settings (a 60 s lease, the relay's 10 s sweep). Speech hangs, so the first
     # worker is inside the voice message's task (status processing) when it is SIGKILLed, with

@@ -43,17 +43,6 @@ def redis_round_trips() -> Iterator[list[bytes]]:
         AbstractConnection.send_packed_command = real  # type: ignore[method-assign]
 
 
-@pytest.fixture
-def real_broker() -> Iterator[None]:
-    """Publish tasks to the Redis broker instead of running them eagerly."""
-    was = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = was
-
-
 def _sms() -> dict[str, str]:
     return with_new_sid(load_payload("inbound_sms__plain"))
 
