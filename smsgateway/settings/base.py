@@ -335,6 +335,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("SMS_CLEANUP_MEDIA_INTERVAL_SECONDS", 3600)),
     },
 }
+# Beat touches BEAT_HEARTBEAT_FILE on every tick (smsgateway/heartbeat.py), at least every
+# CELERY_BEAT_MAX_LOOP_INTERVAL seconds: what its container health check reads. Empty: no file.
+CELERY_BEAT_SCHEDULER = "smsgateway.heartbeat.HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE")
 
 # =============================================================================
 # Twilio
@@ -449,6 +454,9 @@ SMS_RELAY_SWEEP_SECONDS = env_float("SMS_RELAY_SWEEP_SECONDS", 10.0)
 SMS_RELAY_REQUEUE_SECONDS = env_int("SMS_RELAY_REQUEUE_SECONDS", 60)
 # A spooled entry a relay took but did not write within this many seconds goes back to the spool.
 SMS_SPOOL_INFLIGHT_SECONDS = env_int("SMS_SPOOL_INFLIGHT_SECONDS", 60)
+# Touched after each relay pass that succeeded (smsgateway/heartbeat.py): what the relay
+# container's health check reads. Empty: no file.
+SMS_RELAY_HEARTBEAT_FILE = env_str("SMS_RELAY_HEARTBEAT_FILE")
 
 # =============================================================================
 # Speech-to-Text
