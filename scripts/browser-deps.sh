@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Headless Chromium and its driver for the browser tests (pytest -m browser), from Debian's
-# packages. Installs only what is missing; needs root (CI runs as root on a fresh machine).
+# Debian packages the tests need beyond Python: headless Chromium and its driver for the browser
+# tests (pytest -m browser), nginx for the reverse-proxy tests (tests/test_nginx.py) and
+# docker-compose for the compose file check (tests/test_compose.py). Installs only what is
+# missing; needs root (CI runs as root on a fresh machine).
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
-echo "browser-deps: installing chromium and chromium-driver"
+echo "browser-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
