@@ -1,7 +1,7 @@
 # Sourced by scripts/smoke-image.sh: a private Docker engine and the Debian base image, both
 # cached outside the checkout so that repeated runs reuse them.
 #
-#   docker_install     docker.io and debootstrap from Debian's packages, when missing
+#   docker_install     docker.io, debootstrap (and curl) from Debian's packages, when missing
 #   docker_engine_up   dockerd (vfs storage, no iptables, no bridge) on its own socket and data
 #                      root, started only when it does not answer; sets DOCKER_HOST
 #   docker_base_image  smsgateway-base:bookworm, made with debootstrap once (no image registry
@@ -35,6 +35,7 @@ docker_install() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v docker >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "docker: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
