@@ -52,8 +52,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && chown app:app /app "$PROMETHEUS_MULTIPROC_DIR"
-COPY --from=build /opt/venv /opt/venv
+# Before the big layers, for the same reason; COPY ignores it (the virtualenv stays root's, read-only).
 USER app
+COPY --from=build /opt/venv /opt/venv
 COPY --chown=app:app . .
 # collectstatic with the production storage writes the hashed files and their manifest
 # (staticfiles.json), without which every admin page is a 500. It connects to nothing, so
