@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Headless Chromium and its driver for the browser tests (pytest -m browser), Tesseract OCR for
-# the business-card tests and the DejaVu fonts the card fixture was drawn with, from Debian's
-# packages. Installs only what is missing; needs root (CI runs as root on a fresh machine).
+# Debian packages the tests need beyond Python: headless Chromium and its driver for the browser
+# tests (pytest -m browser), Tesseract OCR and the DejaVu fonts the business-card fixture was
+# drawn with, nginx for the reverse-proxy tests (tests/test_nginx.py) and docker-compose for the
+# compose file check (tests/test_compose.py). Installs only what is missing; needs root (CI runs
+# as root on a fresh machine).
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-  && command -v tesseract >/dev/null 2>&1 && [ -d /usr/share/tesseract-ocr ] \
-  && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+[ -d /usr/share/tesseract-ocr ] && ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 \
+  || missing+=(tesseract-ocr-eng)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
-echo "browser-deps: installing chromium, chromium-driver, tesseract-ocr and fonts-dejavu-core"
+echo "browser-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium chromium-driver \
-  tesseract-ocr tesseract-ocr-eng fonts-dejavu-core >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -42,6 +42,7 @@ from performance import metrics
 from performance.backlog import Backlog
 from performance.caches import redis_client
 from sms.models import InboundMessage, MessageStatus
+from smsgateway.heartbeat import heartbeat_touch
 from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
@@ -283,6 +284,7 @@ class Relay:
             try:
                 passed = self.run_once()
                 backoff = 1.0 if passed.waiting else 0.0
+                heartbeat_touch(path=settings.SMS_RELAY_HEARTBEAT_FILE)
             except Exception:
                 # PostgreSQL or Redis down: keep going, slower, until they answer.
                 logger.warning("relay pass failed; retrying", exc_info=True)

@@ -96,3 +96,6 @@ SMS_RELAY_SWEEP_SECONDS = env_float("SMS_RELAY_SWEEP_SECONDS", 10.0)
 SMS_RELAY_REQUEUE_SECONDS = env_int("SMS_RELAY_REQUEUE_SECONDS", 60)
 # A spooled entry a relay took but did not write within this many seconds goes back to the spool.
 SMS_SPOOL_INFLIGHT_SECONDS = env_int("SMS_SPOOL_INFLIGHT_SECONDS", 60)
+# Touched after each relay pass that succeeded (smsgateway/heartbeat.py): what the relay
+# container's health check reads. Empty: no file.
+SMS_RELAY_HEARTBEAT_FILE = env_str("SMS_RELAY_HEARTBEAT_FILE")

@@ -47,7 +47,7 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)
 # private network. Twilio's webhook answers before this middleware (sms/middleware.py). Where the
 # proxy in front already redirects, DJANGO_SSL_REDIRECT=false (the deploy check then knows why).
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^api/sms/performance/health/?$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/sms/performance/health/?$", r"^metrics$", r"^healthz$", r"^readyz$"]
 # Whether every subdomain is https-only, and whether to ask browsers to preload, is the
 # domain owner's call, not the app's: off unless set. The deploy check is told so.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)

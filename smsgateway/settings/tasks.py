@@ -41,3 +41,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("SMS_CLEANUP_MEDIA_INTERVAL_SECONDS", 3600)),
     },
 }
+# Beat touches BEAT_HEARTBEAT_FILE on every tick (smsgateway/heartbeat.py), at least every
+# CELERY_BEAT_MAX_LOOP_INTERVAL seconds: what its container health check reads. Empty: no file.
+CELERY_BEAT_SCHEDULER = "smsgateway.heartbeat.HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+BEAT_HEARTBEAT_FILE = env_str("BEAT_HEARTBEAT_FILE")

@@ -127,3 +127,8 @@ def test_metric_series_are_named_through_their_metric_objects() -> None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in series
     ]
     assert literals == []
+
+
+def test_the_image_leaves_the_test_code_out() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {"tests", "**/tests", "conftest.py"} <= ignored
