@@ -221,9 +221,5 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
         # google-genai's transport logs every request line at INFO; our client logs what matters.
         "httpx2": {"level": "WARNING"},
-        # Celery's own "Task … received/succeeded" lines know only the task id; the pipeline logs
-        # each message's outcome itself, with its MessageSid, message id and task id.
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
     },
 }

@@ -120,13 +120,3 @@ def test_gunicorn_json_logs_and_masked_access_log() -> None:
     assert any("/links/***0125" in line["message"] for line in access), access
     for number in ("4155550123", "4155550124", "4155550125"):
         assert number not in output
-
-
-def test_celery_lines_without_the_message_context_are_left_to_the_pipeline() -> None:
-    """Celery's "Task … received/succeeded" lines carry no MessageSid; the pipeline's own
-    outcome line does, so Celery's are kept to warnings and errors."""
-    import logging
-
-    for name in ("celery.app.trace", "celery.worker.strategy"):
-        logger = logging.getLogger(name)
-        assert not logger.isEnabledFor(logging.INFO) and logger.isEnabledFor(logging.WARNING)
