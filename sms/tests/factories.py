@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from sms.models import EnrichmentItem, InboundMessage, ItemKind, ItemSource, MediaAttachment, PhoneNumber
+from sms.models import EnrichmentItem, InboundMessage, ItemKind, ItemSource, MediaAttachment, MessageStatus, PhoneNumber
 
 _seq = itertools.count(1)
 
@@ -72,3 +73,19 @@ def enrichment_item_create(*, user: User, **fields: Any) -> EnrichmentItem:
     fields.setdefault("value", "Had lunch with Sarah")
     fields.setdefault("source", ItemSource.SMS)
     return EnrichmentItem.objects.create(user=user, **fields)
+
+
+def relay_until_settled(message: InboundMessage, *, timeout: float = 5.0) -> None:
+    """Hand a retried message out again, as the relay does once its backoff is due, until it is
+    processed or failed (tasks run eagerly, so each hand-out is one processing attempt)."""
+    from sms.relay import outbox_dispatch
+
+    deadline = time.monotonic() + timeout
+    while True:
+        message.refresh_from_db()
+        if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
+            return
+        assert time.monotonic() < deadline, f"message {message.pk} still {message.status}"
+        if message.retry_at is not None:
+            time.sleep(max(0.0, (message.retry_at - timezone.now()).total_seconds()))  # the backoff itself
+        outbox_dispatch()

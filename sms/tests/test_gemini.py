@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.files.storage import default_storage
 
@@ -11,9 +9,8 @@ from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from performance import metrics
 from sms.extraction import DefaultExtractor, MessageContent
 from sms.models import EnrichmentItem, MessageStatus
-from sms.relay import outbox_dispatch
 from sms.tasks import process_inbound_message
-from sms.tests.factories import mms_message_create
+from sms.tests.factories import mms_message_create, relay_until_settled
 
 pytestmark = pytest.mark.django_db
 
@@ -42,15 +39,6 @@ def pipeline(settings, local_media, fake_speech, fake_gemini):
 
 def _items(message):
     return {(i.kind, i.value): i for i in EnrichmentItem.objects.filter(message=message).select_related("media")}
-
-
-def _relay_until_settled(message, passes=20):
-    for _ in range(passes):
-        time.sleep(0.03)
-        outbox_dispatch()
-        message.refresh_from_db()
-        if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
-            return
 
 
 def test_schema_answer_becomes_person_tags_location_date_and_cleaned_note(pipeline, fake_gemini):
@@ -209,7 +197,7 @@ def test_429_is_retried_by_the_pipeline_then_processed(pipeline, fake_gemini):
     message.refresh_from_db()
     assert (message.status, message.error_code) == (MessageStatus.RECEIVED, "gemini_unavailable")
     assert message.retry_at is not None
-    _relay_until_settled(message)
+    relay_until_settled(message)
 
     message.refresh_from_db()
     assert (message.status, message.attempts, message.error_code) == (MessageStatus.PROCESSED, 2, "")
@@ -234,7 +222,7 @@ def test_server_errors_give_up_after_the_pipeline_retries(pipeline, fake_gemini)
     message = mms_message_create(body="lunch with sarah")
 
     process_inbound_message.delay(message.pk)
-    _relay_until_settled(message)
+    relay_until_settled(message)
 
     message.refresh_from_db()
     assert (message.status, message.error_code, message.attempts) == (MessageStatus.FAILED, "gemini_unavailable", 4)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.files.storage import default_storage
 
 from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from performance import metrics
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
-from sms.relay import outbox_dispatch
 from sms.tasks import process_inbound_message
-from sms.tests.factories import inbound_message_create, mms_message_create
+from sms.tests.factories import inbound_message_create, mms_message_create, relay_until_settled
 
 pytestmark = pytest.mark.django_db
 
@@ -130,16 +127,6 @@ def test_processed_message_is_skipped_and_never_duplicated(pipeline):
     assert len(pipeline.sent) == 1
 
 
-def _relay_until_settled(message, passes=10):
-    """Let the relay hand out a retried message again (backoff is 10 ms here) until it ends."""
-    for _ in range(passes):
-        time.sleep(0.03)
-        outbox_dispatch()
-        message.refresh_from_db()
-        if message.status in (MessageStatus.PROCESSED, MessageStatus.FAILED):
-            return
-
-
 def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
     # The first download attempt meets a 503 from the media host; the retry gets the media.
     message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
@@ -150,7 +137,7 @@ def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
     # Back in the outbox, held until the backoff has passed; the relay hands it out again.
     assert (message.status, message.queued_at) == (MessageStatus.RECEIVED, None)
     assert message.retry_at is not None and message.error_code == "media_unavailable"
-    _relay_until_settled(message)
+    relay_until_settled(message)
 
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
@@ -164,7 +151,7 @@ def test_transient_failure_gives_up_after_three_retries(pipeline, fake_speech):
     message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
 
     process_inbound_message.delay(message.pk)
-    _relay_until_settled(message)
+    relay_until_settled(message)
 
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
