@@ -76,35 +76,38 @@ def outbox_dispatch(*, batch: int | None = None) -> tuple[int, int]:
     now = timezone.now()
     due = Q(retry_at__isnull=True) | Q(retry_at__lte=now)
     eager = _is_eager()
-    published: list[int] = []
+    published: list[dict[str, Any]] = []
     with transaction.atomic():
-        ids = list(
-            InboundMessage.objects.select_for_update(skip_locked=True)
+        # Each task's keyword arguments name the message, so that Celery's own log lines about
+        # the task (received, succeeded, retried) carry its id and MessageSid (smsgateway/logs.py).
+        due_messages = [
+            {"message_id": message_id, "message_sid": message_sid}
+            for message_id, message_sid in InboundMessage.objects.select_for_update(skip_locked=True)
             .filter(due, status=MessageStatus.RECEIVED, queued_at__isnull=True)
             .order_by("id")
-            .values_list("id", flat=True)[:batch]
-        )
-        if not ids:
+            .values_list("id", "message_sid")[:batch]
+        ]
+        if not due_messages:
             return 0, 0
         if eager:
-            published = ids  # run after commit, below: never inside this transaction
+            published = due_messages  # run after commit, below: never inside this transaction
         else:
-            for message_id in ids:
+            for task_kwargs in due_messages:
                 try:
                     process_inbound_message.apply_async(
-                        args=[message_id], headers={QUEUED_AT_HEADER: now.timestamp()}, retry=False
+                        kwargs=task_kwargs, headers={QUEUED_AT_HEADER: now.timestamp()}, retry=False
                     )
                 except Exception:
                     metrics.RELAY_PUBLISH_ERRORS.inc()
-                    logger.warning("relay: broker unavailable; %s message(s) wait", len(ids) - len(published))
+                    logger.warning("relay: broker unavailable; %s message(s) wait", len(due_messages) - len(published))
                     break
-                published.append(message_id)
-        InboundMessage.objects.filter(pk__in=published).update(queued_at=now)
+                published.append(task_kwargs)
+        InboundMessage.objects.filter(pk__in=[m["message_id"] for m in published]).update(queued_at=now)
     if eager:
-        for message_id in published:
-            process_inbound_message.apply(args=[message_id])
+        for task_kwargs in published:
+            process_inbound_message.apply(kwargs=task_kwargs)
     metrics.RELAY_DISPATCHED.inc(len(published))
-    return len(published), len(ids) - len(published)
+    return len(published), len(due_messages) - len(published)
 
 
 def _oldest_waiting_in_broker() -> datetime | None:

@@ -39,18 +39,19 @@ def phone_number_verification_send(self: Any, phone_number_id: int, sealed_code:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def process_inbound_message(message_id: int) -> str:
+def process_inbound_message(message_id: int, message_sid: str | None = None) -> str:
     """Turn an accepted message into pending enrichment items (idempotent).
 
     The relay enqueues it (``sms/relay.py``). A transient failure puts the message back in the
     outbox with a backoff; the relay hands it out again when due, up to
     ``SMS_PROCESSING_MAX_RETRIES`` retries. Acks are late and the claim is a renewed lease, so a
-    worker killed mid-task loses nothing: the sweep hands the message out again.
+    worker killed mid-task loses nothing: the sweep hands the message out again. ``message_sid``
+    only names the message in the log lines about the task (``smsgateway/celery.py``).
     """
     # Imported here: the relay enqueues this task but need not load PyAV and the Speech SDK.
     from sms.processing.pipeline import inbound_message_process
 
-    with log_context(message_id=message_id):
+    with log_context(message_id=message_id, message_sid=message_sid):
         return inbound_message_process(message_id=message_id).outcome
 
 

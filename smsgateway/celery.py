@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_process_shutdown, worker_ready, worker_shutdown
 
-from smsgateway.logs import log_context_pop, log_context_push
+from smsgateway.logs import context_fields_of, log_context_pop, log_context_push
 
 # A worker fails closed: production settings unless told otherwise (manage.py, which imports this
 # module too, has already chosen the local default for development).
@@ -64,10 +64,12 @@ _task_log_tokens: dict[str, Any] = {}
 
 
 @task_prerun.connect(weak=False)
-def _task_log_context(task_id: str | None = None, **kwargs: Any) -> None:
-    # Every line a task logs names it; an eager task inside the relay restores the relay's context.
+def _task_log_context(task_id: str | None = None, kwargs: dict[str, Any] | None = None, **rest: Any) -> None:
+    # Every line logged while a task runs names it, and the message its keyword arguments name
+    # (Celery's "succeeded" and "Retry in" lines included: they come before task_postrun); an
+    # eager task inside the relay restores the relay's context afterwards.
     if task_id:
-        _task_log_tokens[task_id] = log_context_push(task_id=task_id)
+        _task_log_tokens[task_id] = log_context_push(task_id=task_id, **context_fields_of(kwargs or {}))
 
 
 @task_postrun.connect(weak=False)

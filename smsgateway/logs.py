@@ -3,8 +3,10 @@
 ``log_context(message_sid=…, message_id=…)`` sets fields for everything logged inside it, in
 this thread or task (a ``contextvars`` variable); the webhook, the relay and the processing
 task set a message's MessageSid and id, and the Celery signals in ``smsgateway/celery.py`` set
-each task's id. ``ContextFilter`` copies the fields onto every record: the ``plain`` format
-shows them after the message (``[message_sid=SM… message_id=12 task_id=…]``), ``JsonFormatter``
+each task's id and the context fields among its keyword arguments. Celery's "Task … received"
+line is logged in the worker's main process, outside any task: ``ContextFilter`` reads those
+fields from the task arguments Celery attaches to the record. It copies the fields onto every
+record: the ``plain`` format shows them after the message (``[message_sid=SM… message_id=12 task_id=…]``), ``JsonFormatter``
 (``LOG_FORMAT=json``) writes one JSON object per line with timestamp, level, logger, message,
 process and the context fields.
 
@@ -13,6 +15,7 @@ No Django import here: gunicorn's config loads it before Django is set up.
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import json
 import logging
@@ -49,11 +52,36 @@ def log_context(**fields: Any) -> Iterator[None]:
         log_context_pop(token)
 
 
+def context_fields_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The context fields among a task's keyword arguments."""
+    return {name: values[name] for name in CONTEXT_FIELDS if name in values}
+
+
+def _celery_task_fields(record: logging.LogRecord) -> dict[str, Any]:
+    # Celery passes a task line's values as ``extra={"data": {...}}``: "id" is the task's id,
+    # "kwargs" the repr of its keyword arguments (ids and MessageSids: literals).
+    data = getattr(record, "data", None)
+    if not isinstance(data, dict):
+        return {}
+    fields = {"task_id": data["id"]} if data.get("id") else {}
+    kwargs = data.get("kwargs")
+    if isinstance(kwargs, str) and kwargs.startswith("{"):
+        try:
+            values = ast.literal_eval(kwargs)
+        except (ValueError, SyntaxError):
+            values = None
+        if isinstance(values, dict):
+            fields.update(context_fields_of(values))
+    return fields
+
+
 class ContextFilter(logging.Filter):
     """Puts the context fields on each record (``record.context`` is their plain-text form)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         context = _context.get()
+        if record.name.startswith("celery."):
+            context = {**_celery_task_fields(record), **context}
         for name in CONTEXT_FIELDS:
             if not hasattr(record, name):
                 setattr(record, name, context.get(name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -182,3 +183,21 @@ def test_worker_killed_mid_queue_every_message_is_processed_once_within_90_s(
 
     assert cleanup_temp_files(older_than_seconds=0, temp_dir=str(media_temp_dir)) == len(leftovers)
     assert list(media_temp_dir.iterdir()) == []
+
+
+def test_celery_s_own_lines_name_the_message_on_a_real_worker(fake_twilio, fake_speech, media_temp_dir, real_broker):
+    # Celery logs "Task … received" in the worker's main process and "… succeeded" after the task
+    # returned: both carry the message's MessageSid and id beside the task id (LOG_FORMAT=json).
+    env = _worker_env(fake_twilio, fake_speech, media_temp_dir, LOG_FORMAT="json")
+    phone_number_create(number="+14155550100")
+    params = with_new_sid(load_payload("inbound_sms__plain", From="+14155550100"))
+    with CeleryWorker(env=env) as worker, RelayProcess(env=env):
+        assert post_webhook(Client(), params)["X-SMS-Outcome"] == "accepted"
+        message = InboundMessage.objects.get(message_sid=params["MessageSid"])
+        _wait_for(lambda: "succeeded" in worker.output(), 60, "the task's success line", worker)
+    lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
+    celery_lines = [line for line in lines if line["logger"].startswith("celery.") and "Task " in line["message"]]
+    assert {line["message"].split("] ", 1)[-1].split(" ")[0] for line in celery_lines} >= {"received", "succeeded"}
+    for line in celery_lines:
+        assert (line.get("message_sid"), line.get("message_id")) == (message.message_sid, message.pk), line
+        assert line["task_id"] in line["message"], line
