@@ -50,6 +50,8 @@ def ensure_db() -> None:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     env = base_env()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    # As in production: gunicorn refuses to serve without the static files manifest.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 
 def base_env() -> dict[str, str]:

@@ -101,8 +101,12 @@ def ensure_database(url: str) -> None:
 
 
 def prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
-    """Migrate, reset bench data and keys, create verified senders and warm their cache entries."""
+    """Migrate, collect static files, reset bench data and keys, create verified senders and warm their cache entries."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    # As in production: gunicorn refuses to serve without the static files manifest.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
     script = f"""
 import django
 django.setup()
@@ -178,6 +182,22 @@ def start_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.P
         except OSError:
             time.sleep(0.2)
     raise SystemExit("gunicorn did not answer")
+
+
+def post_once(port: int, path: str, line: tuple[str, str]) -> tuple[int, bytes]:
+    signature, body = line
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(
+            "POST",
+            path,
+            body=body,
+            headers={"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
 
 
 def run_wrk(url: str, lines_file: Path, args: argparse.Namespace, skip: int = 0) -> dict[str, Any]:
@@ -360,6 +380,15 @@ def main() -> None:
         subprocess.run(
             ["wrk", "-t1", f"-c{args.connections}", "-d2s", base + "/bench/twiml"], capture_output=True, check=True
         )
+        # wrk counts only 4xx/5xx as errors: make sure each path really answers 200 with TwiML
+        # (a redirect would be measured as the "bare" ceiling).
+        for path, line in (
+            ("/bench/twiml", signed_line(duplicate_params)),
+            ("/api/sms/webhook", signed_line(duplicate_params)),
+        ):
+            status, body = post_once(port, path, line)
+            if status != 200 or b"<Response" not in body:
+                raise SystemExit(f"{path} answered {status}, not 200 TwiML: {body[:200]!r}")
         before = count_messages(env)
         rounds: list[dict[str, Any]] = []
         for n in range(args.rounds):

@@ -179,7 +179,16 @@ def named_caches_get(*lookups: tuple[NamedCache, str]) -> list[Any] | None:
     assert all(cache.alias == lookups[0][0].alias for cache, _ in lookups), "one backend per read"
     keys = [cache.make_key(key) for cache, key in lookups]
     try:
-        found = backend.get_many(keys) if len(keys) > 1 else {keys[0]: backend.get(keys[0], MISSING)}
+        if hasattr(backend, "client"):
+            # django-redis: one MGET on its client, decoded by it, without the per-call
+            # wrappers of cache.get_many (a quarter of the read's CPU, docs/PERFORMANCE.md).
+            client = backend.client
+            raw = client.get_client(write=False).mget([client.make_key(key) for key in keys])
+            found = {key: client.decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+        elif len(keys) > 1:
+            found = backend.get_many(keys)
+        else:
+            found = {keys[0]: backend.get(keys[0], MISSING)}
     except Exception:
         for cache, _ in lookups:
             metrics.CACHE_ERRORS.labels(cache.name).inc()
