@@ -382,13 +382,10 @@ def main() -> None:
         )
         # wrk counts only 4xx/5xx as errors: make sure each path really answers 200 with TwiML
         # (a redirect would be measured as the "bare" ceiling).
-        for path, line in (
-            ("/bench/twiml", signed_line(duplicate_params)),
-            ("/api/sms/webhook", signed_line(duplicate_params)),
-        ):
-            status, body = post_once(port, path, line)
-            if status != 200 or b"<Response" not in body:
-                raise SystemExit(f"{path} answered {status}, not 200 TwiML: {body[:200]!r}")
+        for path in ("/bench/twiml", "/api/sms/webhook"):
+            status, answer = post_once(port, path, signed_line(duplicate_params))
+            if status != 200 or b"<Response" not in answer:
+                raise SystemExit(f"{path} answered {status}, not 200 TwiML: {answer[:200]!r}")
         before = count_messages(env)
         rounds: list[dict[str, Any]] = []
         for n in range(args.rounds):
