@@ -1,4 +1,4 @@
-"""Phone number API: link (and resend), verify, show, unlink. Thin: parse, call one service, map errors."""
+"""Phone number API: show, link (and resend), unlink, verify. Thin: parse, call one service, map errors."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from sms.api.common import ErrorSerializer, authenticated_user
+from sms.api.common import ErrorSerializer, OperationApi, authenticated_user
 from sms.exceptions import PhoneNumberNotLinked
 from sms.selectors import PhoneNumberStatus, phone_number_status_get
 from sms.services.linking import phone_number_link, phone_number_unlink, phone_number_verify
@@ -37,8 +36,19 @@ def _status_response(user_id: int, http_status: int = status.HTTP_200_OK) -> Res
     return Response(PhoneNumberOutputSerializer(current).data, status=http_status)
 
 
-class PhoneNumberApi(APIView):
-    """Your phone number: link it (a code is texted to it), see its status, unlink it."""
+class PhoneNumberDetailApi(OperationApi):
+    """Your phone number and its verification status."""
+
+    @extend_schema(
+        operation_id="phone_number_get",
+        responses={200: PhoneNumberOutputSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return _status_response(authenticated_user(request).pk)
+
+
+class PhoneNumberLinkApi(OperationApi):
+    """Link your phone number: a code is texted to it."""
 
     class InputSerializer(serializers.Serializer):
         phone_number = serializers.CharField(
@@ -47,13 +57,6 @@ class PhoneNumberApi(APIView):
 
         class Meta:
             ref_name = "PhoneNumberLinkInput"
-
-    @extend_schema(
-        operation_id="phone_number_get",
-        responses={200: PhoneNumberOutputSerializer, 404: ErrorSerializer},
-    )
-    def get(self, request: Request) -> Response:
-        return _status_response(authenticated_user(request).pk)
 
     @extend_schema(
         operation_id="phone_number_link",
@@ -78,13 +81,17 @@ class PhoneNumberApi(APIView):
         phone_number_link(user=authenticated_user(request), number=data.validated_data["phone_number"])
         return _status_response(authenticated_user(request).pk, status.HTTP_201_CREATED)
 
+
+class PhoneNumberUnlinkApi(OperationApi):
+    """Unlink your phone number: texts from it are then from an unknown sender."""
+
     @extend_schema(operation_id="phone_number_unlink", responses={204: None, 404: ErrorSerializer})
     def delete(self, request: Request) -> Response:
         phone_number_unlink(user=authenticated_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PhoneNumberVerifyApi(APIView):
+class PhoneNumberVerifyApi(OperationApi):
     """Prove you own the number: send back the 6-digit code we texted."""
 
     class InputSerializer(serializers.Serializer):

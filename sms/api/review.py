@@ -1,18 +1,18 @@
-"""Enrichment review API: list your items, accept or reject one."""
+"""Enrichment review API: list your items, show one, accept or reject one."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from sms.api.common import ErrorSerializer, authenticated_user
+from sms.api.common import ErrorSerializer, OperationApi, authenticated_user
 from sms.models import EnrichmentItem, ItemKind, ItemSource, ItemStatus
 from sms.selectors import enrichment_item_list
 from sms.services.review import REVIEW_STATUSES, enrichment_item_review
@@ -123,7 +123,12 @@ class EnrichmentItemPagination(PageNumberPagination):
     max_page_size = 200
 
 
-class EnrichmentItemListApi(APIView):
+def _items(request: Request, **filters: str) -> QuerySet[EnrichmentItem]:
+    """The caller's items (``enrichment_item_list``), each with the message it came from."""
+    return enrichment_item_list(user_id=authenticated_user(request).pk, **filters).select_related("message")
+
+
+class EnrichmentItemListApi(OperationApi):
     """Your enrichment items, newest first. Filter by status (``pending`` is the review inbox), source, kind."""
 
     class FilterSerializer(serializers.Serializer):
@@ -145,28 +150,29 @@ class EnrichmentItemListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        items = enrichment_item_list(user_id=authenticated_user(request).pk, **filters.validated_data).select_related(
-            "message"
-        )
+        items = _items(request, **filters.validated_data)
         paginator = EnrichmentItemPagination()
         page = paginator.paginate_queryset(items, request, view=self)
         assert page is not None
         return paginator.get_paginated_response(EnrichmentItemOutputSerializer(page, many=True).data)
 
 
-class EnrichmentItemDetailApi(APIView):
-    """One of your items; PATCH its status to accepted or rejected. Other users' items are 404."""
+class EnrichmentItemDetailApi(OperationApi):
+    """One of your items. Other users' items are 404."""
+
+    @extend_schema(operation_id="enrichment_item_get", responses={200: EnrichmentItemOutputSerializer})
+    def get(self, request: Request, item_id: int) -> Response:
+        return Response(EnrichmentItemOutputSerializer(get_object_or_404(_items(request), pk=item_id)).data)
+
+
+class EnrichmentItemUpdateApi(OperationApi):
+    """Review one of your items: set its status to accepted or rejected. Other users' items are 404."""
 
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=[(s.value, s.label) for s in REVIEW_STATUSES])
 
         class Meta:
             ref_name = "EnrichmentItemReviewInput"
-
-    @extend_schema(operation_id="enrichment_item_get", responses={200: EnrichmentItemOutputSerializer})
-    def get(self, request: Request, item_id: int) -> Response:
-        items = enrichment_item_list(user_id=authenticated_user(request).pk).select_related("message")
-        return Response(EnrichmentItemOutputSerializer(get_object_or_404(items, pk=item_id)).data)
 
     @extend_schema(
         operation_id="enrichment_item_review",
@@ -183,5 +189,4 @@ class EnrichmentItemDetailApi(APIView):
         item = enrichment_item_review(
             user=authenticated_user(request), item_id=item_id, status=data.validated_data["status"]
         )
-        item = enrichment_item_list(user_id=authenticated_user(request).pk).select_related("message").get(pk=item.pk)
-        return Response(EnrichmentItemOutputSerializer(item).data)
+        return Response(EnrichmentItemOutputSerializer(_items(request).get(pk=item.pk)).data)

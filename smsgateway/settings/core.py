@@ -172,7 +172,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "PREPROCESSING_HOOKS": ["performance.api.schema.slashless_aliases_drop"],
+    # Each operation of a path shared by several (sms.api.common.MethodDispatcher) is listed, and
+    # the slashless aliases of the performance API are not.
+    "PREPROCESSING_HOOKS": [
+        "sms.api.common.method_dispatchers_expand",
+        "performance.api.schema.slashless_aliases_drop",
+    ],
 }
 
 # =============================================================================
