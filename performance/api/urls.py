@@ -9,11 +9,11 @@ from performance.api import views
 app_name = "performance-api"
 
 _ENDPOINTS = [
-    ("stats", views.PerformanceStatsApi),
-    ("cache", views.PerformanceCacheApi),
-    ("database", views.PerformanceDatabaseApi),
-    ("connections", views.PerformanceConnectionsApi),
-    ("health", views.PerformanceHealthApi),
+    ("stats", views.PerformanceStatsDetailApi),
+    ("cache", views.PerformanceCacheListApi),
+    ("database", views.PerformanceDatabaseDetailApi),
+    ("connections", views.PerformanceConnectionsDetailApi),
+    ("health", views.PerformanceHealthCheckApi),
     ("reset", views.PerformanceResetApi),
 ]
 

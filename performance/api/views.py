@@ -38,7 +38,7 @@ class _StaffApi(APIView):
     permission_classes = [IsAdminUser]
 
 
-class PerformanceStatsApi(_StaffApi):
+class PerformanceStatsDetailApi(_StaffApi):
     """Everything in one document, all processes together, since the last reset (docs/PERFORMANCE.md)."""
 
     OutputSerializer = s.StatsSerializer
@@ -48,7 +48,7 @@ class PerformanceStatsApi(_StaffApi):
         return Response(self.OutputSerializer(performance_stats_get()).data)
 
 
-class PerformanceCacheApi(_StaffApi):
+class PerformanceCacheListApi(_StaffApi):
     """Named caches: hits, misses and hit rate since reset, live entries (SCAN), TTL."""
 
     OutputSerializer = s.CacheStatsSerializer
@@ -58,7 +58,7 @@ class PerformanceCacheApi(_StaffApi):
         return Response(self.OutputSerializer(cache_stats_list(), many=True).data)
 
 
-class PerformanceDatabaseApi(_StaffApi):
+class PerformanceDatabaseDetailApi(_StaffApi):
     """PostgreSQL connections by state, pool totals, and per table size, rows and index scans."""
 
     OutputSerializer = s.DatabaseStatsSerializer
@@ -68,7 +68,7 @@ class PerformanceDatabaseApi(_StaffApi):
         return Response(self.OutputSerializer(database_stats_get()).data)
 
 
-class PerformanceConnectionsApi(_StaffApi):
+class PerformanceConnectionsDetailApi(_StaffApi):
     """Every pool (size, in use, idle, waiting, max) of every live process, with totals."""
 
     OutputSerializer = s.ConnectionStatsSerializer
@@ -78,7 +78,7 @@ class PerformanceConnectionsApi(_StaffApi):
         return Response(self.OutputSerializer(connection_stats_get()).data)
 
 
-class PerformanceHealthApi(APIView):
+class PerformanceHealthCheckApi(APIView):
     """Public: 200 when PostgreSQL, Redis and the broker answer in time, else 503. "degraded"
     (still 200) while accepted work waits on a dependency, e.g. messages in the intake spool."""
 
