@@ -58,7 +58,7 @@ def main() -> None:
     from sms.ratelimit import rate_limit_hit
     from sms.senders import sender_state_get
     from sms.services import intake
-    from sms.tasks import process_inbound_message
+    from sms.tasks import inbound_message_process_task
     from sms.webhook.payload import inbound_sms_parse
 
     n = args.n
@@ -87,7 +87,7 @@ def main() -> None:
         "INSERT in autocommit (commit = WAL flush)": lambda i: intake.inbound_message_store(
             sms=parsed[i], user_id=None
         ),
-        "Celery publish (relay's cost, not the request's)": lambda i: process_inbound_message.delay(0),
+        "Celery publish (relay's cost, not the request's)": lambda i: inbound_message_process_task.delay(0),
     }
     print(f"{'step':<45}{'p50 ms':>9}{'p95 ms':>9}")
     for name, fn in rows.items():

@@ -70,7 +70,7 @@ def _is_eager() -> bool:
 
 def outbox_dispatch(*, batch: int | None = None) -> tuple[int, int]:
     """Hand due outbox messages to the broker. Returns (dispatched, left waiting)."""
-    from sms.tasks import process_inbound_message
+    from sms.tasks import inbound_message_process_task
 
     batch = batch or settings.SMS_RELAY_BATCH_SIZE
     now = timezone.now()
@@ -94,7 +94,7 @@ def outbox_dispatch(*, batch: int | None = None) -> tuple[int, int]:
         else:
             for task_kwargs in due_messages:
                 try:
-                    process_inbound_message.apply_async(
+                    inbound_message_process_task.apply_async(
                         kwargs=task_kwargs, headers={QUEUED_AT_HEADER: now.timestamp()}, retry=False
                     )
                 except Exception:
@@ -105,7 +105,7 @@ def outbox_dispatch(*, batch: int | None = None) -> tuple[int, int]:
         InboundMessage.objects.filter(pk__in=[m["message_id"] for m in published]).update(queued_at=now)
     if eager:
         for task_kwargs in published:
-            process_inbound_message.apply(kwargs=task_kwargs)
+            inbound_message_process_task.apply(kwargs=task_kwargs)
     metrics.RELAY_DISPATCHED.inc(len(published))
     return len(published), len(due_messages) - len(published)
 

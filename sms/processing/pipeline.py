@@ -61,8 +61,7 @@ from sms.processing.media_types import (
     VCARD_TYPES,
     VIDEO_TYPES,
 )
-from sms.senders import number_is_opted_out
-from sms.services.outbound import outbound_sms_send
+from sms.services.outbound import sms_reply_send
 from smsgateway.logs import log_context
 
 logger = logging.getLogger(__name__)
@@ -483,12 +482,8 @@ def _mark_failed(message: InboundMessage, code: str) -> None:
 
 
 def _reply(message: InboundMessage, text: str, *, purpose: str) -> None:
-    if number_is_opted_out(number=message.from_number):
-        metrics.OUTBOUND_SMS.labels("skipped").inc()
-        logger.info("no reply to %s: opted out", mask_phone(message.from_number))
-        return
     try:
-        outbound_sms_send(to=message.from_number, body=text, purpose=purpose, user_id=message.user_id)
+        sms_reply_send(to=message.from_number, body=text, purpose=purpose, user_id=message.user_id)
     except TwilioError:
         # The items are saved; a lost confirmation is not worth reprocessing the message.
         logger.warning("reply to %s for message %s not sent", mask_phone(message.from_number), message.pk)

@@ -130,10 +130,10 @@ def inbound_message_drain(*, entry: SpoolEntry) -> IntakeResult:
         assert down.__cause__ is not None
         raise down.__cause__
     if result.reply and not entry.is_replied:
-        from sms.tasks import sms_reply_send
+        from sms.tasks import sms_reply_send_task
 
         try:
-            sms_reply_send.delay(to=entry.sms.from_number, body=result.reply)
+            sms_reply_send_task.delay(to=entry.sms.from_number, body=result.reply)
         except Exception:
             # The message itself is written; only the courtesy reply is lost with the broker.
             logger.warning("spool drain: reply to %s not sent (broker unavailable)", mask_phone(entry.sms.from_number))

@@ -286,9 +286,9 @@ def phone_number_link(*, user: AbstractBaseUser, number: str) -> LinkResult:
 
 
 def _enqueue_code(phone_number_id: int, code: str) -> None:
-    from sms.tasks import phone_number_verification_send
+    from sms.tasks import verification_code_send_task
 
-    phone_number_verification_send.delay(
+    verification_code_send_task.delay(
         phone_number_id, verification_code_seal(phone_number_id=phone_number_id, code=code)
     )
 

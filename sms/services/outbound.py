@@ -2,7 +2,8 @@
 
 ``outbound_sms_send`` sends one text through Twilio with a ``status_callback`` (when
 ``SMS_STATUS_CALLBACK_URL`` is set) and records it as an ``OutboundMessage``; only workers and
-the relay call it, never the webhook request. ``outbound_status_record`` applies one status
+the relay call it, never the webhook request. ``sms_reply_send`` is the same for a reply to a
+sender, which an opted-out number does not get. ``outbound_status_record`` applies one status
 callback: a conditional UPDATE that only moves a message forwards (queued → sent → delivered /
 undelivered / failed), so duplicates and callbacks arriving out of order change nothing.
 """
@@ -26,7 +27,7 @@ from sms.models import (
     PhoneNumber,
     SendStatus,
 )
-from sms.senders import verification_status_cache
+from sms.senders import number_is_opted_out, verification_status_cache
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,17 @@ def outbound_sms_send(*, to: str, body: str, purpose: str, user_id: int | None =
     message = OutboundMessage.objects.create(**row, message_sid=sent.sid, status=status, sent_at=now)
     metrics.OUTBOUND_STATUS.labels(status, "").inc()
     return message
+
+
+def sms_reply_send(*, to: str, body: str, purpose: str, user_id: int | None = None) -> OutboundMessage | None:
+    """Reply to a sender (a confirmation, a failure text, instructions), unless the number has
+    opted out: then nothing is sent (counted as skipped) and None is returned. Raises as
+    ``outbound_sms_send``."""
+    if number_is_opted_out(number=to):
+        metrics.OUTBOUND_SMS.labels("skipped").inc()
+        logger.info("no reply to %s: opted out", mask_phone(to))
+        return None
+    return outbound_sms_send(to=to, body=body, purpose=purpose, user_id=user_id)
 
 
 def outbound_status_record(*, message_sid: str, status: str, error_code: str = "") -> CallbackResult:

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from sms.models import MediaAttachment
-from sms.tasks import cleanup_media
+from sms.tasks import media_cleanup_task
 from sms.tests.factories import inbound_message_create
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +56,12 @@ def test_retention_comes_from_settings(settings, media_temp_dir):
     settings.SMS_MEDIA_RETENTION_DAYS = 5
     attachment = _stored(days_old=6)
 
-    assert cleanup_media.delay().get() == {"temp_files": 0, "stored_files": 1}
+    assert media_cleanup_task.delay().get() == {"temp_files": 0, "stored_files": 1}
     attachment.refresh_from_db()
     assert attachment.file.name == ""
 
 
 def test_cleanup_runs_periodically_under_celery_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["sms-cleanup-media"]
-    assert entry["task"] == cleanup_media.name == "sms.tasks.cleanup_media"
+    assert entry["task"] == media_cleanup_task.name == "sms.tasks.cleanup_media"
     assert entry["schedule"] == 3600.0

@@ -1,4 +1,4 @@
-"""process_inbound_message (eager here; tests/.. with a real worker live in test_processing_worker.py)."""
+"""inbound_message_process_task (eager here; tests/.. with a real worker live in test_processing_worker.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from devkit.media_files import audio_bytes, jpeg_bytes, vcard_bytes
 from performance import metrics
 from sms.models import EnrichmentItem, InboundMessage, MediaAttachment, MessageStatus
-from sms.tasks import process_inbound_message
+from sms.tasks import inbound_message_process_task
 from sms.tests.factories import inbound_message_create, mms_message_create, relay_until_settled
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_text_message_becomes_note_and_tags_and_is_confirmed(pipeline):
     message = mms_message_create(body="Coffee with Ana, she got the job #work #friends")
     before = metrics.sample_total("smsgw_processing_latency_seconds_count", {"kind": "sms"})
 
-    assert process_inbound_message.delay(message.pk).get() == "processed"
+    assert inbound_message_process_task.delay(message.pk).get() == "processed"
 
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
@@ -62,7 +62,7 @@ def test_mms_with_voice_note_image_and_vcard(pipeline, fake_speech, media_temp_d
         ],
     )
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
@@ -99,7 +99,7 @@ def test_each_voice_format_is_transcribed(pipeline, fake_speech, kind):
 
     message = mms_message_create(pipeline, media=[(audio_bytes(kind, 2), AUDIO_FORMATS[kind][3])])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     assert _items(message) == [("note", f"transcript 1 of {fake_speech.calls[0].encoding}", "voice")]
     expected = {"ogg_opus": "OGG_OPUS", "flac": "FLAC", "wav": "LINEAR16"}.get(kind, "FLAC")
@@ -111,7 +111,7 @@ def test_long_voice_note_is_chunked_and_transcripts_joined(pipeline, fake_speech
     fake_speech.transcripts = ["first part", "second part", "third part"]
     message = mms_message_create(pipeline, media=[(audio_bytes("amr", 5.5), "audio/amr")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     assert len(fake_speech.calls) == 3
     assert _items(message) == [("note", "first part second part third part", "voice")]
@@ -120,8 +120,8 @@ def test_long_voice_note_is_chunked_and_transcripts_joined(pipeline, fake_speech
 def test_processed_message_is_skipped_and_never_duplicated(pipeline):
     message = mms_message_create(body="once #only")
 
-    process_inbound_message.delay(message.pk)
-    assert process_inbound_message.delay(message.pk).get() == "skipped"
+    inbound_message_process_task.delay(message.pk)
+    assert inbound_message_process_task.delay(message.pk).get() == "skipped"
 
     assert EnrichmentItem.objects.filter(message=message).count() == 2
     assert len(pipeline.sent) == 1
@@ -132,7 +132,7 @@ def test_transient_failure_is_retried_then_succeeds(pipeline, fake_speech):
     message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
     pipeline.fail_next(503)
 
-    assert process_inbound_message.delay(message.pk).get() == "retry"
+    assert inbound_message_process_task.delay(message.pk).get() == "retry"
     message.refresh_from_db()
     # Back in the outbox, held until the backoff has passed; the relay hands it out again.
     assert (message.status, message.queued_at) == (MessageStatus.RECEIVED, None)
@@ -150,7 +150,7 @@ def test_transient_failure_gives_up_after_three_retries(pipeline, fake_speech):
     fake_speech.fail_next(503, times=1000)
     message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
     relay_until_settled(message)
 
     message.refresh_from_db()
@@ -169,7 +169,7 @@ def test_too_large_fails_at_once(pipeline, settings, media_temp_dir):
         pipeline, media=[(jpeg_bytes(), "image/jpeg"), (b"\xff\xd8\xff" + b"0" * 200_000, "image/jpeg")]
     )
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert (message.status, message.error_code, message.attempts) == ("failed", "media_too_large", 1)
@@ -182,7 +182,7 @@ def test_too_large_fails_at_once(pipeline, settings, media_temp_dir):
 def test_unsupported_attachment_fails_with_its_reply(pipeline):
     message = mms_message_create(pipeline, media=[(b"%PDF-1.7\n" + b"x" * 100, "application/pdf")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert (message.status, message.error_code, message.attempts) == ("failed", "unsupported_type", 1)
@@ -192,7 +192,7 @@ def test_unsupported_attachment_fails_with_its_reply(pipeline):
 def test_corrupt_voice_note_fails_as_could_not_transcribe(pipeline):
     message = mms_message_create(pipeline, media=[(b"#!AMR\n" + b"\x07" * 50, "audio/amr")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert (message.status, message.error_code, message.attempts) == ("failed", "could_not_transcribe", 1)
@@ -203,7 +203,7 @@ def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):
     fake_speech.transcripts = [""]
     message = mms_message_create(pipeline, media=[(audio_bytes("amr", 1), "audio/amr")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert (message.status, message.error_code) == ("failed", "could_not_transcribe")
@@ -214,7 +214,7 @@ def test_hours_of_silence_fail_at_once_without_a_speech_call(pipeline, fake_spee
 
     message = mms_message_create(pipeline, media=[(silent_flac_bytes(6 * 3600), "audio/flac")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert (message.status, message.error_code, message.attempts) == ("failed", "audio_too_long", 1)
@@ -233,7 +233,7 @@ def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
     monkeypatch.setattr(processing, "_gather", too_slow)
     message = mms_message_create(pipeline, body="anything")
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert (message.status, message.error_code, message.attempts, message.retry_at) == ("failed", "time_limit", 1, None)
@@ -242,13 +242,13 @@ def test_a_task_that_hits_its_time_limit_fails_for_good(pipeline, monkeypatch):
 def test_the_daily_speech_allowance_stops_a_users_voice_notes(pipeline, fake_speech, settings):
     settings.SMS_SPEECH_SECONDS_PER_USER_PER_DAY = 10
     first = mms_message_create(pipeline, media=[(audio_bytes("amr", 6), "audio/amr")])
-    process_inbound_message.delay(first.pk)
+    inbound_message_process_task.delay(first.pk)
     calls = len(fake_speech.server.requests)
     sid = "MM" + "f" * 32
     second = inbound_message_create(message_sid=sid, user=first.user, from_number=SENDER, num_media=1)
     url = pipeline.add_media(audio_bytes("amr", 6), "audio/amr", message_sid=sid)
     MediaAttachment.objects.create(message=second, index=0, url=url, declared_content_type="audio/amr")
-    process_inbound_message.delay(second.pk)
+    inbound_message_process_task.delay(second.pk)
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -263,7 +263,7 @@ def test_an_address_book_sent_as_one_vcard_gives_at_most_the_contact_cap(pipelin
     book = b"".join(vcard_bytes(name=f"Person {n}", email=f"p{n}@example.com") for n in range(300))
     message = mms_message_create(pipeline, media=[(book, "text/vcard")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert message.status == "processed"
@@ -275,7 +275,7 @@ def test_a_256_kb_file_of_minimal_cards_gives_the_contact_cap_not_thousands_of_i
     book = card * (256 * 1024 // len(card))  # about 6,000 cards
     message = mms_message_create(pipeline, body="my address book", media=[(book, "text/vcard")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     kinds = [kind for kind, _, _ in _items(message)]
     assert kinds.count("contact") == settings.SMS_MAX_CONTACTS_PER_VCARD
@@ -287,7 +287,7 @@ def test_a_hashtag_flood_is_capped_and_the_note_kept(pipeline, settings):
     tags = " ".join(f"#tag{n}" for n in range(200))
     message = mms_message_create(pipeline, body=f"notes from the fair {tags}")
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     kinds = [kind for kind, _, _ in _items(message)]
     assert len(kinds) == 12 and kinds.count("note") == 1
@@ -296,7 +296,7 @@ def test_a_hashtag_flood_is_capped_and_the_note_kept(pipeline, settings):
 def test_no_reply_to_an_opted_out_number(pipeline):
     message = mms_message_create(body="note to self", opted_out=True)
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
@@ -305,7 +305,7 @@ def test_no_reply_to_an_opted_out_number(pipeline):
 
 def test_confirmation_wording_is_configurable_and_can_be_off(pipeline, settings):
     settings.SMS_CONFIRMATION_TEXT = "Got {count} {items} ({source})"
-    process_inbound_message.delay(mms_message_create(body="hi #a").pk)
+    inbound_message_process_task.delay(mms_message_create(body="hi #a").pk)
     assert [m.body for m in pipeline.sent] == ["Got 2 items (message)"]
 
     settings.SMS_CONFIRMATION_ENABLED = False
@@ -313,7 +313,7 @@ def test_confirmation_wording_is_configurable_and_can_be_off(pipeline, settings)
     from sms.models import PhoneNumber
 
     PhoneNumber.objects.all().delete()
-    process_inbound_message.delay(mms_message_create(body="again").pk)
+    inbound_message_process_task.delay(mms_message_create(body="again").pk)
     assert len(pipeline.sent) == 1
 
 
@@ -321,14 +321,14 @@ def test_twilio_media_kept_when_deletion_is_off(pipeline, settings):
     settings.SMS_DELETE_TWILIO_MEDIA = False
     message = mms_message_create(pipeline, media=[(vcard_bytes(), "text/vcard")])
 
-    process_inbound_message.delay(message.pk)
+    inbound_message_process_task.delay(message.pk)
 
     assert _items(message) == [("contact", "Sarah Connor", "mms")]
     assert pipeline.deleted_media == []
 
 
 def test_missing_message_ends_cleanly(pipeline):
-    assert process_inbound_message.delay(987654321).get() == "missing"
+    assert inbound_message_process_task.delay(987654321).get() == "missing"
     assert pipeline.sent == []
 
 
@@ -336,7 +336,7 @@ def test_message_deleted_while_processing_ends_cleanly(pipeline, settings):
     settings.SMS_EXTRACTOR_CLASS = "sms.tests.extractors.DeletingExtractor"
     message = mms_message_create(body="racing the account deletion")
 
-    assert process_inbound_message.delay(message.pk).get() == "missing"
+    assert inbound_message_process_task.delay(message.pk).get() == "missing"
 
     assert not InboundMessage.objects.filter(pk=message.pk).exists()
     assert EnrichmentItem.objects.count() == 0
@@ -349,7 +349,7 @@ def test_text_plain_mms_parts_are_read_as_text_and_become_part_of_the_note(pipel
         body="From the conference",
         media=[(b"Met Priya from Acme, wants the deck #followup\n", "text/plain"), (jpeg_bytes(), "image/jpeg")],
     )
-    assert process_inbound_message.delay(message.pk).get() == "processed"
+    assert inbound_message_process_task.delay(message.pk).get() == "processed"
     notes = EnrichmentItem.objects.filter(message=message, kind="note").values_list("value", flat=True)
     assert list(notes) == ["From the conference\n\nMet Priya from Acme, wants the deck #followup"]
     assert EnrichmentItem.objects.filter(message=message, kind="tag", value="followup").exists()
@@ -358,7 +358,7 @@ def test_text_plain_mms_parts_are_read_as_text_and_become_part_of_the_note(pipel
 
 def test_a_text_plain_part_alone_is_the_note(pipeline):
     message = mms_message_create(pipeline, media=[(b"Call Dana about Saturday", "text/plain; charset=utf-8")])
-    assert process_inbound_message.delay(message.pk).get() == "processed"
+    assert inbound_message_process_task.delay(message.pk).get() == "processed"
     assert [item for item in _items(message) if item[0] != "date"] == [
         ("note", "Call Dana about Saturday", "mms"),
         ("person", "Dana", "mms"),
@@ -368,6 +368,6 @@ def test_a_text_plain_part_alone_is_the_note(pipeline):
 
 def test_a_text_plain_part_that_is_not_text_is_unsupported(pipeline):
     message = mms_message_create(pipeline, media=[(b"\x00\x01\x02\xff\xfe binary", "text/plain")])
-    assert process_inbound_message.delay(message.pk).get() == "failed"
+    assert inbound_message_process_task.delay(message.pk).get() == "failed"
     message.refresh_from_db()
     assert message.error_code == "unsupported_type"

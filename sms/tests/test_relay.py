@@ -190,12 +190,12 @@ def test_dispatch_with_the_broker_down_stamps_nothing(not_eager, monkeypatch) ->
     # The real broker cut is in test_outage_live.py; here, the publish fails as kombu fails it.
     from kombu.exceptions import OperationalError as BrokerDown
 
-    from sms.tasks import process_inbound_message
+    from sms.tasks import inbound_message_process_task
 
     def down(*args: Any, **kwargs: Any) -> None:
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(process_inbound_message, "apply_async", down)
+    monkeypatch.setattr(inbound_message_process_task, "apply_async", down)
     inbound_message_create()
     before = metrics.sample_total("smsgw_relay_publish_errors_total", {})
     assert outbox_dispatch() == (0, 1)

@@ -16,7 +16,7 @@ from sms.selectors import phone_number_status_get
 from sms.senders import number_is_opted_out
 from sms.services.linking import phone_number_link
 from sms.services.linking import verification_code_seal as linking_seal
-from sms.tasks import phone_number_verification_send
+from sms.tasks import verification_code_send_task
 from sms.tests.factories import user_create
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +178,7 @@ def test_the_task_arguments_never_hold_the_code(django_capture_on_commit_callbac
     real_generate = linking.verification_code_generate
     monkeypatch.setattr(linking, "verification_code_generate", generate)
     enqueued: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(phone_number_verification_send, "delay", lambda *args: enqueued.append(args))
+    monkeypatch.setattr(verification_code_send_task, "delay", lambda *args: enqueued.append(args))
     phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
     _run_send(callbacks)
     [(phone_id, sealed)] = enqueued
@@ -196,7 +196,7 @@ def test_the_task_arguments_never_hold_the_code(django_capture_on_commit_callbac
 def test_task_ignores_a_wrong_code_argument(fake_twilio: FakeTwilio, django_capture_on_commit_callbacks) -> None:
     phone, _ = _issue_code(django_capture_on_commit_callbacks)
     # Someone who can enqueue tasks cannot make us text an arbitrary code.
-    phone_number_verification_send.delay(phone.pk, "000000" if phone.verification_code_hash else "1")
+    verification_code_send_task.delay(phone.pk, "000000" if phone.verification_code_hash else "1")
     forged = linking_seal(phone_number_id=phone.pk + 1, code="000000")  # sealed for another row
-    phone_number_verification_send.delay(phone.pk, forged)
+    verification_code_send_task.delay(phone.pk, forged)
     assert all("000000" not in m.body for m in fake_twilio.sent)

@@ -50,7 +50,8 @@ SMS_MEDIA_NOT_FOUND_RETRY_DELAYS = [float(x) for x in env_list("SMS_MEDIA_NOT_FO
 SMS_MEDIA_POOL_SIZE = env_int("SMS_MEDIA_POOL_SIZE", 10)
 # Downloads land here (system temp dir when empty) and are removed in every outcome.
 SMS_MEDIA_TEMP_DIR = env_str("SMS_MEDIA_TEMP_DIR")
-# Stored images/videos and stale temp files older than this are removed by cleanup_media.
+# Stored images/videos and stale temp files older than this are removed by the hourly clean-up
+# (media_cleanup_task under Celery beat; manage.py cleanup_media by hand).
 SMS_MEDIA_RETENTION_DAYS = env_int("SMS_MEDIA_RETENTION_DAYS", 30)
 SMS_MEDIA_TEMP_MAX_AGE_SECONDS = env_int("SMS_MEDIA_TEMP_MAX_AGE_SECONDS", 3600)
 # Delete the media from Twilio's storage once a message is processed.

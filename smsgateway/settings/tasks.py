@@ -34,7 +34,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Celery beat: periodic clean-up of stale temp files and media past retention.
+# Celery beat: periodic clean-up of stale temp files and media past retention. The task is
+# sms.tasks.media_cleanup_task, registered under its earlier name (sms/tasks.py).
 CELERY_BEAT_SCHEDULE = {
     "sms-cleanup-media": {
         "task": "sms.tasks.cleanup_media",
