@@ -153,7 +153,8 @@ class MediaAttachment(models.Model):
     declared_content_type = models.CharField(max_length=128, blank=True)
     sniffed_content_type = models.CharField(max_length=128, blank=True)
     size_bytes = models.PositiveIntegerField(null=True, blank=True)
-    file = models.FileField(upload_to="media/%Y/%m/%d/", max_length=512, blank=True)
+    # Named by the pipeline (sms/processing/pipeline.py, _store_file), which saves the bytes itself.
+    file = models.FileField(max_length=512, blank=True)
 
     class Meta:
         constraints = [
