@@ -6,9 +6,9 @@ relay hands them to the worker (LISTEN/NOTIFY), so the latency includes the hand
         .venv/bin/python -m bench.processing --concurrency 4
 
 Phases (received_at -> processed_at, as stored on each message):
-  text        text-only messages enqueued at a steady --rate (default 50 msg/s) for --seconds
+  text        text-only messages stored at a steady --rate (default 50 msg/s) for --seconds
   voice       20-second AMR voice notes, Speech fake answering in 200 ms, at --voice-rate
-  saturation  --burst text messages enqueued at once: processed messages per second
+  saturation  --burst text messages stored at once: processed messages per second
 The database named in DATABASE_URL is created and migrated if needed; the Redis DB is flushed.
 """
 
@@ -121,7 +121,7 @@ def main() -> None:
                 time.sleep(delay)
             ids.append(make())
         achieved = count / (time.monotonic() - start)
-        print(f"  enqueued {count} at {achieved:.1f} msg/s (target {rate})")
+        print(f"  stored {count} at {achieved:.1f} msg/s (target {rate})")
         return ids
 
     def wait(ids: list[int], timeout: float = 600) -> list[InboundMessage]:

@@ -1,8 +1,12 @@
-"""Did every accepted message of a run become items? The run's rows, by status, after a drain.
+"""Did every accepted message of a run become items? The run's rows, by status, once processing
+has drained (``end_to_end_drain``: the wait ``loadtest --drain`` allows).
 
 A run's messages are the InboundMessage rows whose MessageSid starts with ``SM``/``MM`` and
-the run id (loadtesting.traffic.run_message_sid): the notes the webhook stored to be processed,
-so every one must end ``processed`` or ``failed``. Keyword deliveries (STOP/START/HELP) are
+the run id (loadtesting.traffic.run_message_sid). The row is the outbox: the webhook stores it
+and the relay (``manage.py sms_relay``) hands it to Celery, so every one must end ``processed``
+or ``failed``; one still ``received`` without ``queued_at`` was never handed over
+(``unrelayed``). A message the webhook spooled while PostgreSQL was down has no row until the
+relay writes it from the spool, and counts from then. Keyword deliveries (STOP/START/HELP) are
 stored too, already ``processed`` and with a ``keyword_`` outcome, only so that a replay is
 recognised; they are not part of the end-to-end figures.
 """

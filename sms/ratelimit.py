@@ -1,16 +1,19 @@
 """Per-sender rate limit: a sliding one-hour window in Redis (docs/ARCHITECTURE.md, "The intake path").
 
 The window for a number is a sorted set under ``rate_limit_key(number)``: one member per
-accepted message (its MessageSid), scored by arrival time in ms. One Lua script trims the
+message let through (its MessageSid), scored by arrival time in ms. One Lua script trims the
 window, checks it and counts the message, so concurrent messages on any number of workers
 can never let more than the limit through, and it costs one Redis round trip. A MessageSid
 already in the window (a Twilio retry) is allowed without being counted twice. When a sender
-is over the limit the script also claims, once per window, the right to tell them so.
+is over the limit the script also claims, once per window, the right to tell them so. The
+same window, keyed ``link:<user id>``, caps a user's link requests (``sms.services.linking``).
 
 The limiter also keeps a memo, "over the limit until <ts>", in the ``rate_limit_status`` named
 cache: the webhook reads it with the sender state (``sms.senders``), so a flood from one number
 costs one read per message and no script call. rate_limit_reset() forgets a number's window and
-memo (account deletion, admin action).
+memo (account deletion, from the admin or anywhere else; the load test's sender set-up).
+
+Without Redis (the embedded default) the same window is kept in this process.
 """
 
 from __future__ import annotations
