@@ -45,27 +45,19 @@ T = TypeVar("T", bound=BaseModel)
 TRANSIENT_STATUSES = frozenset({408, 429})
 
 
-class GeminiError(SmsError):
-    code = "gemini_failed"
+class GeminiError(SmsError, code="gemini_failed"): ...
 
 
-class GeminiUnavailableError(GeminiError):
+class GeminiUnavailableError(GeminiError, code="gemini_unavailable", is_transient=True):
     """Gemini did not answer in time, is overloaded (429) or failed (5xx): retry later."""
 
-    code = "gemini_unavailable"
-    is_transient = True
 
-
-class GeminiRejectedError(GeminiError):
+class GeminiRejectedError(GeminiError, code="gemini_rejected"):
     """Gemini refused the request (4xx other than 408/429): retrying will not help."""
 
-    code = "gemini_rejected"
 
-
-class GeminiInvalidOutputError(GeminiError):
+class GeminiInvalidOutputError(GeminiError, code="gemini_invalid_output"):
     """Gemini answered, but not with JSON that matches the schema."""
-
-    code = "gemini_invalid_output"
 
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)

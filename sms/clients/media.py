@@ -56,39 +56,28 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 TRANSIENT_STATUSES = (408, 425, 429, 500, 502, 503, 504)
 
 
-class MediaError(SmsError):
+class MediaError(SmsError, code="media_error"):
     """A download failed. ``code`` names the reason; ``is_transient`` says whether a retry may help."""
 
-    code = "media_error"
+
+class MediaTooLargeError(MediaError, code="media_too_large"): ...
 
 
-class MediaTooLargeError(MediaError):
-    code = "media_too_large"
-
-
-class MediaRefusedError(MediaError):
+class MediaRefusedError(MediaError, code="media_refused"):
     """Redirect to a host not allowed, a private address, too many redirects, a bad scheme."""
 
-    code = "media_refused"
+
+class MediaNotFoundError(MediaError, code="media_not_found"): ...
 
 
-class MediaNotFoundError(MediaError):
-    code = "media_not_found"
+class MediaHttpError(MediaError, code="media_http_error"): ...
 
 
-class MediaHttpError(MediaError):
-    code = "media_http_error"
-
-
-class MediaUnavailableError(MediaError):
+class MediaUnavailableError(MediaError, code="media_unavailable", is_transient=True):
     """Network error, timeout, 429/5xx: worth another attempt later."""
 
-    code = "media_unavailable"
-    is_transient = True
 
-
-class MediaDeadlineError(MediaUnavailableError):
-    code = "media_deadline"
+class MediaDeadlineError(MediaUnavailableError, code="media_deadline"): ...
 
 
 @dataclass

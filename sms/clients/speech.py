@@ -44,21 +44,15 @@ TRANSIENT = (
 )
 
 
-class SpeechError(SmsError):
-    code = "transcription_failed"
+class SpeechError(SmsError, code="transcription_failed"): ...
 
 
-class SpeechUnavailableError(SpeechError):
+class SpeechUnavailableError(SpeechError, code="speech_unavailable", is_transient=True):
     """Speech-to-Text did not answer (timeouts, 5xx, quota, pool exhausted): retry later."""
 
-    code = "speech_unavailable"
-    is_transient = True
 
-
-class SpeechRejectedError(SpeechError):
+class SpeechRejectedError(SpeechError, code="transcription_failed"):
     """Speech-to-Text refused the audio (bad encoding, too long, …): retrying will not help."""
-
-    code = "transcription_failed"
 
 
 @dataclass(frozen=True)
