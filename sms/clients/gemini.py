@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx2
-from django.conf import settings
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import BaseModel, ValidationError
 
 from performance import metrics
-from sms.clients import ClientFactory
+from sms.clients import ClientFactory, SettingsRead
 from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
@@ -218,7 +217,9 @@ class GeminiClient:
             ) from exc
 
 
-def _gemini_client_build() -> GeminiClient:
+@ClientFactory
+def get_gemini_client(settings: SettingsRead) -> GeminiClient:
+    """The process's Gemini client (one pooled HTTP client, thread-safe)."""
     if not settings.GEMINI_API_KEY:
         raise GeminiRejectedError("GEMINI_API_KEY is not set")
     return GeminiClient(
@@ -231,23 +232,3 @@ def _gemini_client_build() -> GeminiClient:
         price_input=settings.GEMINI_PRICE_INPUT_PER_MILLION_TOKENS,
         price_output=settings.GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS,
     )
-
-
-_factory = ClientFactory(
-    _gemini_client_build,
-    settings_names=[
-        "GEMINI_API_KEY",
-        "GEMINI_MODEL",
-        "GEMINI_BASE_URL",
-        "GEMINI_TIMEOUT_SECONDS",
-        "GEMINI_MAX_OUTPUT_TOKENS",
-        "GEMINI_THINKING_BUDGET",
-        "GEMINI_PRICE_INPUT_PER_MILLION_TOKENS",
-        "GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS",
-    ],
-)
-
-
-def get_gemini_client() -> GeminiClient:
-    """The process's Gemini client (one pooled HTTP client, thread-safe)."""
-    return _factory.get()
