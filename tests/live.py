@@ -13,15 +13,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import requests
 from django.conf import settings
 from django.db import connection
 
+from devkit.lifecycle import Startable
 from performance.multiprocess import DEFAULT_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class ServerProcess(ABC):
+class ServerProcess(Startable):
     """A server subprocess of a live test: its log, ``output()``, ``stop()``/``kill()`` and use as a
     context manager. It runs in its own process group, so stopping reaches its children too."""
 
@@ -89,17 +89,6 @@ class ServerProcess(ABC):
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class Gunicorn(ServerProcess):
