@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -57,6 +58,7 @@ class ServerProcess(Startable):
     """A server subprocess of a live test: its log, ``output()``, ``stop()``/``kill()`` and use as a
     context manager. It runs in its own process group, so stopping reaches its children too."""
 
+    kind = "server"  # what error messages call it
     log_prefix = "smsgw-server-"
 
     def __init__(self) -> None:
@@ -72,6 +74,20 @@ class ServerProcess(Startable):
             argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self.proc
+
+    def _wait_until_ready(self, is_ready: Callable[[], bool], timeout: float) -> Self:
+        """Poll ``is_ready`` until it holds; raise if the server exits first or is not ready in
+        ``timeout`` seconds (stopping it: ``__exit__`` does not run when ``__enter__`` raises)."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited early:\n{self.output()}")
+            if is_ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.kind} not ready in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
@@ -94,6 +110,7 @@ class ServerProcess(Startable):
 class Gunicorn(ServerProcess):
     """gunicorn with the project's gunicorn.conf.py on a free loopback port."""
 
+    kind = "gunicorn"
     log_prefix = "smsgw-gunicorn-"
 
     def __init__(self, workers: int = 2, threads: int = 1, **env: str) -> None:
@@ -116,19 +133,15 @@ class Gunicorn(ServerProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> Self:
-        proc = self._spawn(
+        self._spawn(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "smsgateway.wsgi:application"],
             self.env,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early:\n{self.output()}")
-            try:
-                requests.get(self.url + "/metrics", timeout=2)
-                return self
-            except (requests.ConnectionError, requests.Timeout):
-                # A worker's first request imports Django: slow on a busy machine, not dead.
-                time.sleep(0.1)
-        self.stop()  # __exit__ does not run when __enter__ raises: never leak the server
-        raise RuntimeError(f"gunicorn did not answer in {timeout}s:\n{self.output()}")
+        return self._wait_until_ready(self._answers, timeout)
+
+    def _answers(self) -> bool:
+        try:
+            requests.get(self.url + "/metrics", timeout=2)
+        except (requests.ConnectionError, requests.Timeout):
+            return False  # a worker's first request imports Django: slow on a busy machine, not dead
+        return True
