@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from devkit.lifecycle import Startable
+from devkit.payloads import twilio_signature
 from performance.multiprocess import DEFAULT_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +132,12 @@ class Gunicorn(ServerProcess):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def post_webhook(self, params: dict[str, str], *, session: requests.Session | None = None) -> requests.Response:
+        """POST ``params`` to the webhook as Twilio does, signed with the test token."""
+        url = self.url + "/api/sms/webhook"
+        headers = {"X-Twilio-Signature": twilio_signature(url, params, settings.TWILIO_AUTH_TOKEN)}
+        return (session or requests).post(url, data=params, headers=headers, timeout=30)
 
     def start(self, timeout: float = 30.0) -> Self:
         self._spawn(
