@@ -35,6 +35,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def run_python(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python *args`` (``manage.py …``, ``-c …``) in the project root with exactly ``env``, its
+    output captured as text."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def live_database_url() -> str:
     """URL of the database the tests run on (pytest-django's test_<name>)."""
     db = connection.settings_dict
