@@ -63,17 +63,11 @@ def main() -> None:
         child(args.n, args.child)
         return
 
-    from bench.webhook import ACCOUNT_SID, AUTH_TOKEN, ensure_database, prepare
+    from bench.webhook import django_env, ensure_database, prepare
 
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "METRICS_ALLOWED_IPS": "127.0.0.1",
+        **django_env(args),
         "SMS_RATE_LIMIT_PER_HOUR": "1000000",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="smsgw-dbcost-"),
     }

@@ -67,17 +67,25 @@ def signed_line(params: dict[str, str]) -> tuple[str, str]:
     return twilio_signature(PUBLIC_URL, params, AUTH_TOKEN), urlencode(params)
 
 
+def django_env(args: argparse.Namespace) -> dict[str, str]:
+    """What every benchmark runs Django with: the bench settings on ``--database-url`` and
+    ``--redis-url``, and the bench's Twilio account."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "METRICS_ALLOWED_IPS": "127.0.0.1",
+    }
+
+
 def server_env(args: argparse.Namespace, port: int, metrics_dir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "SMS_", "GUNICORN_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DJANGO_SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        django_env(args),
         TWILIO_PHONE_NUMBER=TO,
-        METRICS_ALLOWED_IPS="127.0.0.1",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_LOGLEVEL="warning",
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,

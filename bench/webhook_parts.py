@@ -36,18 +36,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300)
     args = parser.parse_args()
 
-    from bench.webhook import ACCOUNT_SID, AUTH_TOKEN, payload, sender_number, signed_line
+    from bench.webhook import django_env, payload, sender_number, signed_line
 
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DJANGO_SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        METRICS_ALLOWED_IPS="127.0.0.1",
-        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="smsgw-parts-"),
-    )
+    os.environ.update(django_env(args), PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="smsgw-parts-"))
     import django
 
     django.setup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,16 @@ from sms.reprocessing import inbound_messages_reprocess
 from sms.senders import sender_forget
 from sms.services.accounts import user_delete
 from sms.services.opt_out import phone_number_opt_out_set
+
+
+def masked_phone(field: str, description: str, *, sortable: bool = True) -> Callable[[Any, Any], str]:
+    """A column or read-only field showing the number in ``field`` masked to its last 4 digits."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def masked(model_admin: Any, obj: Any) -> str:
+        return mask_phone(getattr(obj, field))
+
+    return masked
 
 
 @admin.register(PhoneNumber)
@@ -56,20 +67,10 @@ class PhoneNumberAdmin(admin.ModelAdmin):
         "opted_out_at",
         "created_at",
     )
-    readonly_fields = (
-        "masked_number",
-        "verified_at",
-        "code_expires_at",
-        "verification_attempts",
-        "last_sent_at",
-        "last_send_status",
-        "last_send_error",
-        "created_at",
-    )
+    # An operator edits the owner, the verified flag and the opt-out; the rest is the verification's record.
+    readonly_fields = tuple(name for name in fields if name not in {"user", "is_verified", "opted_out_at"})
 
-    @admin.display(description="number", ordering="number")
-    def masked_number(self, obj: PhoneNumber) -> str:
-        return mask_phone(obj.number)
+    masked_number = masked_phone("number", "number")
 
     def has_add_permission(self, request: object) -> bool:
         # Numbers are linked by their owners through the API, which verifies them.
@@ -141,13 +142,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "processed_at",
     )
 
-    @admin.display(description="from", ordering="from_number")
-    def masked_from(self, obj: InboundMessage) -> str:
-        return mask_phone(obj.from_number)
-
-    @admin.display(description="to")
-    def masked_to(self, obj: InboundMessage) -> str:
-        return mask_phone(obj.to_number)
+    masked_from = masked_phone("from_number", "from")
+    masked_to = masked_phone("to_number", "to", sortable=False)
 
     def has_add_permission(self, request: object) -> bool:
         return False
@@ -231,9 +227,7 @@ class VerificationCodeSendAdmin(admin.ModelAdmin):
     readonly_fields = ("user", "masked_number", "created_at")
     exclude = ("number",)
 
-    @admin.display(description="number", ordering="number")
-    def masked_number(self, obj: VerificationCodeSend) -> str:
-        return mask_phone(obj.number)
+    masked_number = masked_phone("number", "number")
 
     def has_add_permission(self, request: object) -> bool:
         return False
@@ -266,9 +260,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="to")
-    def masked_number(self, obj: OutboundMessage) -> str:
-        return mask_phone(obj.to_number)
+    masked_number = masked_phone("to_number", "to", sortable=False)
 
     def has_add_permission(self, request: object) -> bool:
         return False
@@ -304,9 +296,7 @@ class OptOutAdmin(admin.ModelAdmin):
     fields = ("masked_number", "keyword", "opted_out_at")
     readonly_fields = ("masked_number", "keyword", "opted_out_at")
 
-    @admin.display(description="number")
-    def masked_number(self, obj: OptOut) -> str:
-        return mask_phone(obj.number)
+    masked_number = masked_phone("number", "number", sortable=False)
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -13,15 +13,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import requests
 from django.conf import settings
 from django.db import connection
 
+from devkit.lifecycle import Startable
+from devkit.payloads import twilio_signature
 from performance.multiprocess import DEFAULT_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def run_python(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python *args`` (``manage.py …``, ``-c …``) in the project root with exactly ``env``, its
+    output captured as text."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def live_database_url() -> str:
@@ -53,10 +61,11 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class ServerProcess(ABC):
+class ServerProcess(Startable):
     """A server subprocess of a live test: its log, ``output()``, ``stop()``/``kill()`` and use as a
     context manager. It runs in its own process group, so stopping reaches its children too."""
 
+    kind = "server"  # what error messages call it
     log_prefix = "smsgw-server-"
 
     def __init__(self) -> None:
@@ -72,6 +81,20 @@ class ServerProcess(ABC):
             argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self.proc
+
+    def _wait_until_ready(self, is_ready: Callable[[], bool], timeout: float) -> Self:
+        """Poll ``is_ready`` until it holds; raise if the server exits first or is not ready in
+        ``timeout`` seconds (stopping it: ``__exit__`` does not run when ``__enter__`` raises)."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited early:\n{self.output()}")
+            if is_ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.kind} not ready in {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
@@ -90,21 +113,11 @@ class ServerProcess(ABC):
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 class Gunicorn(ServerProcess):
     """gunicorn with the project's gunicorn.conf.py on a free loopback port."""
 
+    kind = "gunicorn"
     log_prefix = "smsgw-gunicorn-"
 
     def __init__(self, workers: int = 2, threads: int = 1, **env: str) -> None:
@@ -126,20 +139,22 @@ class Gunicorn(ServerProcess):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def post_webhook(self, params: dict[str, str], *, session: requests.Session | None = None) -> requests.Response:
+        """POST ``params`` to the webhook as Twilio does, signed with the test token."""
+        url = self.url + "/api/sms/webhook"
+        headers = {"X-Twilio-Signature": twilio_signature(url, params, settings.TWILIO_AUTH_TOKEN)}
+        return (session or requests).post(url, data=params, headers=headers, timeout=30)
+
     def start(self, timeout: float = 30.0) -> Self:
-        proc = self._spawn(
+        self._spawn(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "smsgateway.wsgi:application"],
             self.env,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early:\n{self.output()}")
-            try:
-                requests.get(self.url + "/metrics", timeout=2)
-                return self
-            except (requests.ConnectionError, requests.Timeout):
-                # A worker's first request imports Django: slow on a busy machine, not dead.
-                time.sleep(0.1)
-        self.stop()  # __exit__ does not run when __enter__ raises: never leak the server
-        raise RuntimeError(f"gunicorn did not answer in {timeout}s:\n{self.output()}")
+        return self._wait_until_ready(self._answers, timeout)
+
+    def _answers(self) -> bool:
+        try:
+            requests.get(self.url + "/metrics", timeout=2)
+        except (requests.ConnectionError, requests.Timeout):
+            return False  # a worker's first request imports Django: slow on a busy machine, not dead
+        return True

@@ -11,11 +11,12 @@ import contextlib
 import selectors
 import socket
 import threading
-from types import TracebackType
 from typing import Self
 
+from devkit.lifecycle import Startable
 
-class TcpProxy:
+
+class TcpProxy(Startable):
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
         self.upstream = (upstream_host, upstream_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -45,14 +46,6 @@ class TcpProxy:
         self._stopped.set()
         self.cut()
         _close(self._listener)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _accept_loop(self) -> None:
         while not self._stopped.is_set():

@@ -123,18 +123,25 @@ def _compose_command() -> list[str] | None:
     return [legacy] if legacy else None
 
 
-def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+def _compose_config(tmp_path: Path, dotenv: str, **run: Any) -> subprocess.CompletedProcess[str]:
+    """``docker compose config`` on a copy of the file with ``dotenv`` as its .env (skipped when
+    compose is not installed)."""
     command = _compose_command()
     if command is None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)")
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
-    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=compose-test\nDJANGO_ALLOWED_HOSTS=sms.example.com\n")
-    result = subprocess.run(
+    (tmp_path / ".env").write_text(dotenv)
+    return subprocess.run(
         [*command, "--project-directory", str(tmp_path), "-f", str(tmp_path / "docker-compose.yml"), "config"],
         capture_output=True,
         text=True,
         timeout=60,
+        **run,
     )
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    result = _compose_config(tmp_path, "POSTGRES_PASSWORD=compose-test\nDJANGO_ALLOWED_HOSTS=sms.example.com\n")
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)["services"]
     assert set(resolved) == set(_services())
@@ -144,17 +151,8 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
 
 
 def test_docker_compose_config_refuses_a_missing_postgres_password(tmp_path: Path) -> None:
-    command = _compose_command()
-    if command is None:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)")
-    shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
-    (tmp_path / ".env").write_text("DJANGO_ALLOWED_HOSTS=sms.example.com\n")
-    result = subprocess.run(
-        [*command, "--project-directory", str(tmp_path), "-f", str(tmp_path / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+    result = _compose_config(
+        tmp_path, "DJANGO_ALLOWED_HOSTS=sms.example.com\n", env={"PATH": "/usr/local/bin:/usr/bin:/bin"}
     )
     assert result.returncode != 0
     assert "POSTGRES_PASSWORD" in result.stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 import uuid
 from typing import Self
 
@@ -16,6 +15,7 @@ from tests.live import ServerProcess, server_env
 
 
 class CeleryWorker(ServerProcess):
+    kind = "celery worker"
     log_prefix = "smsgw-celery-"
 
     def __init__(
@@ -34,7 +34,7 @@ class CeleryWorker(ServerProcess):
         self.env = server_env(**{**defaults, **(env or {})})
 
     def start(self, timeout: float = 60.0) -> Self:
-        proc = self._spawn(
+        self._spawn(
             [
                 sys.executable,
                 "-m",
@@ -58,15 +58,8 @@ class CeleryWorker(ServerProcess):
             ],
             self.env,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"celery worker exited early:\n{self.output()}")
-            if " ready." in self.output():
-                return self
-            time.sleep(0.1)
-        self.stop()  # never leave a half-started worker consuming the queue
-        raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.output()}")
+        # Never leave a half-started worker consuming the queue: it is stopped if not ready.
+        return self._wait_until_ready(lambda: " ready." in self.output(), timeout)
 
 
 class RelayProcess(ServerProcess):
@@ -74,6 +67,7 @@ class RelayProcess(ServerProcess):
     broker (with ``CELERY_TASK_ALWAYS_EAGER=true`` it processes them itself), sweeps, drains the
     spool."""
 
+    kind = "relay"
     log_prefix = "smsgw-relay-"
 
     def __init__(self, *, env: dict[str, str] | None = None) -> None:
@@ -85,13 +79,5 @@ class RelayProcess(ServerProcess):
         self.env = server_env(**{**defaults, **(env or {})})
 
     def start(self, timeout: float = 60.0) -> Self:
-        proc = self._spawn([sys.executable, "manage.py", "sms_relay"], self.env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"relay exited early:\n{self.output()}")
-            if "relay started" in self.output():
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"relay not ready in {timeout}s:\n{self.output()}")
+        self._spawn([sys.executable, "manage.py", "sms_relay"], self.env)
+        return self._wait_until_ready(lambda: "relay started" in self.output(), timeout)

@@ -50,12 +50,9 @@ class FakeGemini(GoogleFake):
     raw_bodies: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.server.route("POST", r"/[^/]+/models/(?P<model>[^/:]+):generateContent")(self._generate)
+        self._serve(r"/[^/]+/models/(?P<model>[^/:]+):generateContent", self._generate)
 
     def _generate(self, request: Request) -> Reply:
-        failure = self._scripted_failure()
-        if failure is not None:
-            return failure
         with self._lock:
             raw = self.raw_bodies.pop(0) if self.raw_bodies else None
         if raw is not None:

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Self
 
-from devkit.fakes.server import FakeServer, Reply
+from devkit.fakes.server import FakeServer, Handler, Reply, Request
+from devkit.lifecycle import Startable
 
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -24,7 +25,7 @@ STATUS_NAMES = {
 
 
 @dataclass
-class GoogleFake:
+class GoogleFake(Startable):
     latency: float = 0.0
     server: FakeServer = field(default_factory=FakeServer)
     _failures: list[int] = field(default_factory=list)
@@ -40,6 +41,15 @@ class GoogleFake:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def _serve(self, pattern: str, handler: Handler) -> None:
+        """Answer ``POST pattern`` with ``handler``, after the latency and unless a failure is scripted."""
+
+        def answer(request: Request) -> Reply:
+            failure = self._scripted_failure()
+            return handler(request) if failure is None else failure
+
+        self.server.route("POST", pattern)(answer)
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next ``times`` calls with ``status`` and a Google-shaped error."""

@@ -14,8 +14,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
+
+from devkit.lifecycle import Startable
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Reply:
 Handler = Callable[[Request], Reply]
 
 
-class FakeServer:
+class FakeServer(Startable):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[Request] = []
@@ -144,7 +146,7 @@ class FakeServer:
                         return Reply(500, f"fake handler error: {exc!r}".encode())
         return Reply(404, b"no route")
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, args=(0.05,), name=f"fake-{self.port}", daemon=True
         )
@@ -154,14 +156,3 @@ class FakeServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-    def __enter__(self) -> FakeServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -46,12 +46,9 @@ class FakeSpeech(GoogleFake):
     transcripts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.server.route("POST", r"/v1/speech:recognize")(self._recognize)
+        self._serve(r"/v1/speech:recognize", self._recognize)
 
     def _recognize(self, request: Request) -> Reply:
-        failure = self._scripted_failure()
-        if failure is not None:
-            return failure
         payload = json.loads(request.body or b"{}")
         config = payload.get("config", {})
         audio = base64.b64decode(payload.get("audio", {}).get("content", ""))

@@ -17,8 +17,10 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
+from typing import Self
 
 from devkit.fakes.server import FakeServer, Reply, Request
+from devkit.lifecycle import Startable
 
 API = "/2010-04-01/Accounts/(?P<account>AC\\w+)"
 
@@ -45,7 +47,7 @@ class FakeMedia:
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(Startable):
     account_sid: str
     auth_token: str
     server: FakeServer = field(default_factory=FakeServer)
@@ -81,7 +83,7 @@ class FakeTwilio:
     def url(self) -> str:
         return self.server.url
 
-    def start(self) -> FakeTwilio:
+    def start(self) -> Self:
         self.server.start()
         self.cdn.start()
         return self

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +16,22 @@ from tests.live import Gunicorn, free_port
 from tests.worker import CeleryWorker, RelayProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+def _loadtest(web: Gunicorn, report_path: Path, *, users: int, senders: int, **options: Any) -> dict[str, Any]:
+    """``loadtest`` against ``web``'s webhook, ``users`` spawned at once, ``senders`` numbers all set
+    up as verified senders; its JSON report."""
+    call_command(
+        "loadtest",
+        url=web.url + "/api/sms/webhook",
+        users=users,
+        spawn_rate=users,
+        senders=senders,
+        setup_senders=senders,
+        json_path=str(report_path),
+        **options,
+    )
+    return json.loads(report_path.read_text())
 
 
 def test_loadtest_against_gunicorn_and_celery_processes_every_accepted_message(tmp_path):
@@ -34,19 +52,16 @@ def test_loadtest_against_gunicorn_and_celery_processes_every_accepted_message(t
         web.start()
         worker.start()
         relay.start()
-        call_command(
-            "loadtest",
-            url=web.url + "/api/sms/webhook",
+        report = _loadtest(
+            web,
+            report_path,
             users=4,
-            spawn_rate=4,
+            senders=40,
             duration=10,
             rate=1,
-            senders=40,
-            setup_senders=40,
             media_server=True,
             media_port=media_port,
             drain=120,
-            json_path=str(report_path),
             min_success_rate=100,
             max_unprocessed=0,
         )
@@ -55,7 +70,6 @@ def test_loadtest_against_gunicorn_and_celery_processes_every_accepted_message(t
         worker.stop()
         web.stop()
         speech.stop()
-    report = json.loads(report_path.read_text())
     assert report["failures"] == 0, (report["failures_by_reason"], web.output()[-3000:])
     assert report["requests"] > 0 and report["outcomes"].get("accepted", 0) > 0
     e2e = report["end_to_end"]
@@ -77,20 +91,7 @@ def test_default_traffic_without_media_server_is_text_only_and_every_message_is_
         RelayProcess(env=env),
     ):
         # Default traffic options (no --mms-ratio, no --media-server): it must pass on its own.
-        call_command(
-            "loadtest",
-            url=web.url + "/api/sms/webhook",
-            users=2,
-            spawn_rate=2,
-            duration=4,
-            rate=2,
-            senders=20,
-            setup_senders=20,
-            drain=60,
-            progress_interval=1,
-            json_path=str(report_path),
-        )
-    report = json.loads(report_path.read_text())
+        report = _loadtest(web, report_path, users=2, senders=20, duration=4, rate=2, drain=60, progress_interval=1)
     assert "mms" not in report["requests_by_kind"]
     e2e = report["end_to_end"]
     assert e2e["accepted"] > 0 and e2e["processed"] == e2e["accepted"] and e2e["failed"] == 0

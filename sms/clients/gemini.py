@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx2
-from django.conf import settings
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import BaseModel, ValidationError
 
 from performance import metrics
-from sms.clients import ClientFactory
+from sms.clients import ClientFactory, SettingsRead
 from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
@@ -45,27 +44,19 @@ T = TypeVar("T", bound=BaseModel)
 TRANSIENT_STATUSES = frozenset({408, 429})
 
 
-class GeminiError(SmsError):
-    code = "gemini_failed"
+class GeminiError(SmsError, code="gemini_failed"): ...
 
 
-class GeminiUnavailableError(GeminiError):
+class GeminiUnavailableError(GeminiError, code="gemini_unavailable", is_transient=True):
     """Gemini did not answer in time, is overloaded (429) or failed (5xx): retry later."""
 
-    code = "gemini_unavailable"
-    is_transient = True
 
-
-class GeminiRejectedError(GeminiError):
+class GeminiRejectedError(GeminiError, code="gemini_rejected"):
     """Gemini refused the request (4xx other than 408/429): retrying will not help."""
 
-    code = "gemini_rejected"
 
-
-class GeminiInvalidOutputError(GeminiError):
+class GeminiInvalidOutputError(GeminiError, code="gemini_invalid_output"):
     """Gemini answered, but not with JSON that matches the schema."""
-
-    code = "gemini_invalid_output"
 
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
@@ -226,7 +217,9 @@ class GeminiClient:
             ) from exc
 
 
-def _gemini_client_build() -> GeminiClient:
+@ClientFactory
+def get_gemini_client(settings: SettingsRead) -> GeminiClient:
+    """The process's Gemini client (one pooled HTTP client, thread-safe)."""
     if not settings.GEMINI_API_KEY:
         raise GeminiRejectedError("GEMINI_API_KEY is not set")
     return GeminiClient(
@@ -239,23 +232,3 @@ def _gemini_client_build() -> GeminiClient:
         price_input=settings.GEMINI_PRICE_INPUT_PER_MILLION_TOKENS,
         price_output=settings.GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS,
     )
-
-
-_factory = ClientFactory(
-    _gemini_client_build,
-    settings_names=[
-        "GEMINI_API_KEY",
-        "GEMINI_MODEL",
-        "GEMINI_BASE_URL",
-        "GEMINI_TIMEOUT_SECONDS",
-        "GEMINI_MAX_OUTPUT_TOKENS",
-        "GEMINI_THINKING_BUDGET",
-        "GEMINI_PRICE_INPUT_PER_MILLION_TOKENS",
-        "GEMINI_PRICE_OUTPUT_PER_MILLION_TOKENS",
-    ],
-)
-
-
-def get_gemini_client() -> GeminiClient:
-    """The process's Gemini client (one pooled HTTP client, thread-safe)."""
-    return _factory.get()

@@ -31,18 +31,15 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import LocationParseError
 from urllib3.util import Url, parse_url
-from urllib3.util.retry import Retry
 
 from performance import metrics
-from performance.pools import register_pool
-from sms.clients import ClientFactory
-from sms.clients.twilio import adapter_pool_stats
+from performance.pools import PoolStats, register_pool
+from sms.clients import ClientFactory, SettingsRead
+from sms.clients.http import HttpPolicy, PooledAdapter, transport_errors
 from sms.exceptions import SmsError
 from sms.processing.media_types import sniff_content_type
 
@@ -56,39 +53,28 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 TRANSIENT_STATUSES = (408, 425, 429, 500, 502, 503, 504)
 
 
-class MediaError(SmsError):
+class MediaError(SmsError, code="media_error"):
     """A download failed. ``code`` names the reason; ``is_transient`` says whether a retry may help."""
 
-    code = "media_error"
+
+class MediaTooLargeError(MediaError, code="media_too_large"): ...
 
 
-class MediaTooLargeError(MediaError):
-    code = "media_too_large"
-
-
-class MediaRefusedError(MediaError):
+class MediaRefusedError(MediaError, code="media_refused"):
     """Redirect to a host not allowed, a private address, too many redirects, a bad scheme."""
 
-    code = "media_refused"
+
+class MediaNotFoundError(MediaError, code="media_not_found"): ...
 
 
-class MediaNotFoundError(MediaError):
-    code = "media_not_found"
+class MediaHttpError(MediaError, code="media_http_error"): ...
 
 
-class MediaHttpError(MediaError):
-    code = "media_http_error"
-
-
-class MediaUnavailableError(MediaError):
+class MediaUnavailableError(MediaError, code="media_unavailable", is_transient=True):
     """Network error, timeout, 429/5xx: worth another attempt later."""
 
-    code = "media_unavailable"
-    is_transient = True
 
-
-class MediaDeadlineError(MediaUnavailableError):
-    code = "media_deadline"
+class MediaDeadlineError(MediaUnavailableError, code="media_deadline"): ...
 
 
 @dataclass
@@ -117,8 +103,7 @@ class DownloadPolicy:
     allow_private_ips: bool
     credentials_netloc: str
     auth: tuple[str, str]
-    connect_timeout: float
-    read_timeout: float
+    http: HttpPolicy
     not_found_delays: list[float] = field(default_factory=lambda: [1.0, 3.0])
     temp_dir: str | None = None
 
@@ -177,23 +162,14 @@ def _guarded_pool_classes(allow_private: bool) -> dict[str, type[HTTPConnectionP
     return {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
 
 
-class GuardedAdapter(HTTPAdapter):
-    def __init__(self, *, allow_private: bool, pool_size: int) -> None:
+class GuardedAdapter(PooledAdapter):
+    def __init__(self, policy: HttpPolicy, *, allow_private: bool) -> None:
         self.allow_private = allow_private
-        # One retry of the GET on a connection or read error: a pooled keep-alive connection the
-        # host closed while idle (CDNs do) fails on reuse, and that is not the media's fault.
-        # Statuses and redirects are handled by the caller, never retried here.
-        retry = Retry(
-            total=1,
-            connect=1,
-            read=1,
-            redirect=0,
-            status=0,
-            other=0,
-            allowed_methods=frozenset({"GET"}),
-            raise_on_status=False,
-        )
-        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=retry, pool_block=False)
+        # A retry of the GET on a connection or read error (HttpPolicy.retries, one): a pooled
+        # keep-alive connection the host closed while idle (CDNs do) fails on reuse, and that is
+        # not the media's fault. Statuses and redirects are handled by the caller, never retried here.
+        retry = policy.retry(read=policy.retries, redirect=0, status=0, other=0, allowed_methods=frozenset({"GET"}))
+        super().__init__(policy, retry=retry, hosts=4)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -231,13 +207,12 @@ def _host_allowed(hostname: str, allowed: list[str]) -> bool:
 class MediaClient:
     """Downloads media over one pooled, address-guarded session."""
 
-    def __init__(self, *, policy: DownloadPolicy, pool_size: int) -> None:
+    def __init__(self, *, policy: DownloadPolicy) -> None:
         self.policy = policy
-        self.adapter = GuardedAdapter(allow_private=policy.allow_private_ips, pool_size=pool_size)
+        self.adapter = GuardedAdapter(policy.http, allow_private=policy.allow_private_ips)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or .netrc credentials from the environment
-        self.session.mount("http://", self.adapter)
-        self.session.mount("https://", self.adapter)
+        self.adapter.mount_on(self.session)
 
     def download(
         self, url: str, *, budget: ByteBudget, deadline: float, declared_content_type: str = ""
@@ -297,16 +272,16 @@ class MediaClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise MediaDeadlineError("media deadline passed")
-            timeout = (min(self.policy.connect_timeout, remaining), min(self.policy.read_timeout, remaining))
+            timeout = self.policy.http.timeout(remaining=remaining)
             try:
-                response = self.session.get(url, auth=auth, stream=True, allow_redirects=False, timeout=timeout)
-            except MediaError:
-                raise
-            except requests.exceptions.ConnectionError as exc:
+                with transport_errors(MediaUnavailableError, "media host"):
+                    response = self.session.get(url, auth=auth, stream=True, allow_redirects=False, timeout=timeout)
+            except MediaUnavailableError as exc:
+                # A non-public address is refused inside the connection: a refusal, not an outage.
                 refused = _refusal_in(exc)
                 if refused is not None:
-                    raise refused from exc
-                raise MediaUnavailableError(f"media host unreachable: {type(exc).__name__}") from exc
+                    raise refused from exc.__cause__
+                raise
             except requests.RequestException as exc:
                 raise MediaUnavailableError(f"media download failed: {type(exc).__name__}") from exc
             if response.status_code in REDIRECT_STATUSES:
@@ -354,6 +329,9 @@ class MediaClient:
             sniffed = sniff_text(path)
         return DownloadedMedia(path=path, size_bytes=size, sniffed_content_type=sniffed, declared_content_type=declared)
 
+    def pool_stats(self) -> PoolStats:
+        return self.adapter.pool_stats()
+
 
 def sniff_text(path: Path) -> str:
     """Plain text (UTF-8, no NULs) in the first KB, else unknown bytes."""
@@ -399,40 +377,23 @@ def cleanup_temp_files(*, older_than_seconds: float, temp_dir: str | None = None
     return removed
 
 
-def _media_client_build() -> MediaClient:
+@ClientFactory
+def get_media_client(settings: SettingsRead) -> MediaClient:
+    """The process's media client."""
     policy = DownloadPolicy(
         allowed_hosts=list(settings.SMS_MEDIA_ALLOWED_HOSTS),
         allow_private_ips=settings.SMS_MEDIA_ALLOW_PRIVATE_IPS,
         credentials_netloc=urlsplit(settings.TWILIO_API_BASE_URL).netloc.lower(),
         auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
-        connect_timeout=settings.SMS_MEDIA_CONNECT_TIMEOUT,
-        read_timeout=settings.SMS_MEDIA_READ_TIMEOUT,
+        http=HttpPolicy(
+            pool_size=settings.SMS_MEDIA_POOL_SIZE,
+            connect_timeout=settings.SMS_MEDIA_CONNECT_TIMEOUT,
+            read_timeout=settings.SMS_MEDIA_READ_TIMEOUT,
+            retries=1,
+        ),
         not_found_delays=list(settings.SMS_MEDIA_NOT_FOUND_RETRY_DELAYS),
         temp_dir=settings.SMS_MEDIA_TEMP_DIR or None,
     )
-    client = MediaClient(policy=policy, pool_size=settings.SMS_MEDIA_POOL_SIZE)
-    adapter = client.adapter
-    register_pool("media_http", lambda: adapter_pool_stats(adapter))
+    client = MediaClient(policy=policy)
+    register_pool("media_http", client.pool_stats)
     return client
-
-
-_factory = ClientFactory(
-    _media_client_build,
-    settings_names=[
-        "SMS_MEDIA_ALLOWED_HOSTS",
-        "SMS_MEDIA_ALLOW_PRIVATE_IPS",
-        "TWILIO_API_BASE_URL",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "SMS_MEDIA_CONNECT_TIMEOUT",
-        "SMS_MEDIA_READ_TIMEOUT",
-        "SMS_MEDIA_NOT_FOUND_RETRY_DELAYS",
-        "SMS_MEDIA_TEMP_DIR",
-        "SMS_MEDIA_POOL_SIZE",
-    ],
-)
-
-
-def get_media_client() -> MediaClient:
-    """The process's media client."""
-    return _factory.get()

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
 from google.api_core.client_options import ClientOptions
@@ -28,7 +27,7 @@ from google.cloud import speech
 
 from performance import metrics
 from performance.pools import PoolStats, register_pool
-from sms.clients import ClientFactory
+from sms.clients import ClientFactory, SettingsRead
 from sms.exceptions import SmsError
 
 logger = logging.getLogger(__name__)
@@ -44,21 +43,15 @@ TRANSIENT = (
 )
 
 
-class SpeechError(SmsError):
-    code = "transcription_failed"
+class SpeechError(SmsError, code="transcription_failed"): ...
 
 
-class SpeechUnavailableError(SpeechError):
+class SpeechUnavailableError(SpeechError, code="speech_unavailable", is_transient=True):
     """Speech-to-Text did not answer (timeouts, 5xx, quota, pool exhausted): retry later."""
 
-    code = "speech_unavailable"
-    is_transient = True
 
-
-class SpeechRejectedError(SpeechError):
+class SpeechRejectedError(SpeechError, code="transcription_failed"):
     """Speech-to-Text refused the audio (bad encoding, too long, …): retrying will not help."""
-
-    code = "transcription_failed"
 
 
 @dataclass(frozen=True)
@@ -204,7 +197,9 @@ class SpeechClient:
         return self.pool.stats()
 
 
-def _speech_client_build() -> SpeechClient:
+@ClientFactory
+def get_speech_client(settings: SettingsRead) -> SpeechClient:
+    """The process's Speech client (pool)."""
     client = SpeechClient(
         endpoint=settings.SPEECH_API_ENDPOINT,
         language_code=settings.SPEECH_LANGUAGE_CODE,
@@ -215,21 +210,3 @@ def _speech_client_build() -> SpeechClient:
     )
     register_pool("speech", client.pool_stats)
     return client
-
-
-_factory = ClientFactory(
-    _speech_client_build,
-    settings_names=[
-        "SPEECH_API_ENDPOINT",
-        "SPEECH_LANGUAGE_CODE",
-        "SPEECH_POOL_SIZE",
-        "SPEECH_POOL_TIMEOUT",
-        "SPEECH_TIMEOUT",
-        "SPEECH_RETRY_DEADLINE",
-    ],
-)
-
-
-def get_speech_client() -> SpeechClient:
-    """The process's Speech client (pool)."""
-    return _factory.get()

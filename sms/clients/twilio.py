@@ -1,8 +1,9 @@
 """Outbound Twilio adapter: the only module that imports the ``twilio`` REST SDK.
 
-One pooled HTTP session per process (keep-alive, bounded pool, connect/read timeouts),
-retries with backoff on 429/5xx and connection errors only, typed errors for permanent
-failures. ``TWILIO_API_BASE_URL`` redirects every SDK call (tests point it at a local fake).
+One pooled HTTP session per process (``sms/clients/http.py``: keep-alive, bounded pool,
+connect/read timeouts), retries with backoff on 429/5xx and connection errors only, typed errors
+for permanent failures. ``TWILIO_API_BASE_URL`` redirects every SDK call (tests point it at a
+local fake).
 """
 
 from __future__ import annotations
@@ -12,18 +13,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from django.conf import settings
-from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
-from urllib3.util.retry import Retry
 
 from performance import metrics
 from performance.pools import PoolStats, register_pool
-from sms.clients import ClientFactory
+from sms.clients import ClientFactory, SettingsRead
+from sms.clients.http import HttpPolicy, PooledAdapter, transport_errors
 from sms.masking import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -75,35 +73,26 @@ class SentSms:
 class _PooledHttpClient(TwilioHttpClient):
     """The SDK's HTTP client on one keep-alive session, with retries and a base-URL override."""
 
-    def __init__(self, *, base_url: str, timeout: float, pool_size: int, retries: int, backoff: float) -> None:
-        super().__init__(pool_connections=True, timeout=timeout)
+    def __init__(self, *, base_url: str, http: HttpPolicy) -> None:
+        super().__init__(pool_connections=True, timeout=http.read_timeout)
         self.base_url = base_url.rstrip("/")
-        retry = Retry(
-            total=retries,
-            connect=retries,
+        retry = http.retry(
             read=0,  # a read timeout after sending may mean Twilio got it: don't send twice
-            status=retries,
-            backoff_factor=backoff,
+            status=http.retries,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=None,  # POST too: 429/5xx/connect errors mean nothing was created
-            respect_retry_after_header=True,
-            raise_on_status=False,
         )
-        self.adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry, pool_block=False)
+        self.adapter = PooledAdapter(http, retry=retry)
         assert self.session is not None
-        self.session.mount("https://", self.adapter)
-        self.session.mount("http://", self.adapter)
-        # A (connect, read) pair: a dead host fails fast, a slow answer gets the full read timeout.
-        self.timeout = (CONNECT_TIMEOUT, timeout)
+        self.adapter.mount_on(self.session)
+        self.timeout = http.timeout()
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if url.startswith(TWILIO_API_HOST):
             url = self.base_url + url[len(TWILIO_API_HOST) :]
         kwargs["timeout"] = None  # use self.timeout, the (connect, read) pair
-        try:
+        with transport_errors(TwilioTransientError, "Twilio"):
             return super().request(method, url, *args, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TwilioTransientError(f"Twilio unreachable: {type(exc).__name__}") from exc
 
 
 class TwilioClient:
@@ -116,18 +105,13 @@ class TwilioClient:
         auth_token: str,
         from_number: str,
         base_url: str,
-        timeout: float,
-        pool_size: int,
-        retries: int = 3,
-        backoff: float = 0.5,
+        http: HttpPolicy,
         messaging_service_sid: str = "",
     ) -> None:
         self.account_sid = account_sid
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
-        self.http = _PooledHttpClient(
-            base_url=base_url, timeout=timeout, pool_size=pool_size, retries=retries, backoff=backoff
-        )
+        self.http = _PooledHttpClient(base_url=base_url, http=http)
         self.rest = Client(account_sid, auth_token, http_client=self.http)
 
     def send_sms(self, *, to: str, body: str, status_callback: str = "") -> SentSms:
@@ -171,7 +155,7 @@ class TwilioClient:
             raise _map_rest_error(exc) from exc
 
     def pool_stats(self) -> PoolStats:
-        return adapter_pool_stats(self.http.adapter)
+        return self.http.adapter.pool_stats()
 
 
 class ConsoleSmsClient(TwilioClient):
@@ -199,60 +183,23 @@ def _map_rest_error(exc: TwilioRestException) -> TwilioError:
     return TwilioPermanentError(message, code=exc.code, status=exc.status)
 
 
-def adapter_pool_stats(adapter: HTTPAdapter) -> PoolStats:
-    """size/in_use/idle/max of a requests adapter's urllib3 pools (summed over hosts).
-
-    urllib3 keeps a LIFO queue pre-filled with ``None`` placeholders: a connection checked
-    out leaves the queue, an idle one sits in it, a placeholder is a slot never used.
-    """
-    size = in_use = idle = 0
-    maxsize = 0
-    for key in list(adapter.poolmanager.pools.keys()):
-        pool = adapter.poolmanager.pools.get(key)
-        if pool is None or pool.pool is None:
-            continue
-        queue = list(pool.pool.queue)
-        pool_idle = sum(1 for conn in queue if conn is not None)
-        pool_in_use = pool.pool.maxsize - len(queue)
-        idle += pool_idle
-        in_use += pool_in_use
-        size += pool_idle + pool_in_use
-        maxsize += pool.pool.maxsize
-    return {"size": size, "in_use": in_use, "idle": idle, "waiting": 0, "max": maxsize or adapter._pool_maxsize}  # type: ignore[attr-defined]
-
-
-def _twilio_client_build() -> TwilioClient:
+@ClientFactory
+def get_twilio_client(settings: SettingsRead) -> TwilioClient:
+    """The process's Twilio client (the console one when SMS_BACKEND=console)."""
     cls = ConsoleSmsClient if settings.SMS_BACKEND == "console" else TwilioClient
     client = cls(
         account_sid=settings.TWILIO_ACCOUNT_SID,
         auth_token=settings.TWILIO_AUTH_TOKEN,
         from_number=settings.TWILIO_PHONE_NUMBER,
         base_url=settings.TWILIO_API_BASE_URL,
-        timeout=settings.TWILIO_HTTP_TIMEOUT,
-        pool_size=settings.TWILIO_HTTP_POOL_SIZE,
-        backoff=getattr(settings, "TWILIO_HTTP_RETRY_BACKOFF", 0.5),
+        http=HttpPolicy(
+            pool_size=settings.TWILIO_HTTP_POOL_SIZE,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=settings.TWILIO_HTTP_TIMEOUT,
+            retries=3,
+            backoff=getattr(settings, "TWILIO_HTTP_RETRY_BACKOFF", 0.5),
+        ),
         messaging_service_sid=settings.TWILIO_MESSAGING_SERVICE_SID,
     )
     register_pool("twilio_http", client.pool_stats)
     return client
-
-
-_factory = ClientFactory(
-    _twilio_client_build,
-    settings_names=[
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_PHONE_NUMBER",
-        "TWILIO_API_BASE_URL",
-        "TWILIO_HTTP_TIMEOUT",
-        "TWILIO_HTTP_POOL_SIZE",
-        "TWILIO_HTTP_RETRY_BACKOFF",
-        "SMS_BACKEND",
-        "TWILIO_MESSAGING_SERVICE_SID",
-    ],
-)
-
-
-def get_twilio_client() -> TwilioClient:
-    """The process's Twilio client (the console one when SMS_BACKEND=console)."""
-    return _factory.get()

@@ -37,17 +37,12 @@ from sms.exceptions import SmsError
 logger = logging.getLogger(__name__)
 
 
-class ExtractionError(SmsError):
+class ExtractionError(SmsError, code="extraction_failed"):
     """An extractor cannot handle this message, and retrying will not help: it fails for good."""
 
-    code = "extraction_failed"
 
-
-class ExtractionUnavailableError(ExtractionError):
+class ExtractionUnavailableError(ExtractionError, code="extraction_unavailable", is_transient=True):
     """An extractor's outside dependency is down: the message is retried later."""
-
-    code = "extraction_unavailable"
-    is_transient = True
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,11 @@ from sms.extraction.lexicon import fold
 LABELLED_SET = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "extraction_labelled.json"
 
 
+def _share(part: int, whole: int) -> float:
+    """``part`` of ``whole``; 1.0 when ``whole`` is 0 (nothing given, nothing to find: nothing wrong)."""
+    return part / whole if whole else 1.0
+
+
 @dataclass
 class KindScore:
     true_positives: int = 0
@@ -35,11 +40,11 @@ class KindScore:
 
     @property
     def precision(self) -> float:
-        return self.true_positives / self.predicted if self.predicted else 1.0
+        return _share(self.true_positives, self.predicted)
 
     @property
     def recall(self) -> float:
-        return self.true_positives / self.labelled if self.labelled else 1.0
+        return _share(self.true_positives, self.labelled)
 
 
 @dataclass
@@ -56,11 +61,11 @@ class Report:
 
     @property
     def tag_presence(self) -> float:
-        return self.with_a_tag / self.interest_messages if self.interest_messages else 1.0
+        return _share(self.with_a_tag, self.interest_messages)
 
     @property
     def tag_match(self) -> float:
-        return self.with_the_tag / self.interest_messages if self.interest_messages else 1.0
+        return _share(self.with_the_tag, self.interest_messages)
 
     def lines(self) -> list[str]:
         ms = sorted(s * 1000 for s in self.seconds)

@@ -25,23 +25,19 @@ logger = logging.getLogger(__name__)
 TRANSCODE_RATE = 16_000
 
 
-class AudioError(SmsError):
-    code = "corrupt_media"
+class AudioError(SmsError, code="corrupt_media"): ...
 
 
 class AudioCorruptError(AudioError):
     """The bytes do not decode as audio."""
 
 
-class AudioUnsupportedError(AudioError):
-    code = "unsupported_type"
+class AudioUnsupportedError(AudioError, code="unsupported_type"): ...
 
 
-class AudioTooLongError(AudioError):
+class AudioTooLongError(AudioError, code="audio_too_long"):
     """Longer than SMS_AUDIO_MAX_SECONDS, by the container's word or by decoding: refused before
     (or while) transcoding, so a tiny file of hours of silence costs no CPU or Speech time."""
-
-    code = "audio_too_long"
 
 
 @dataclass(frozen=True)

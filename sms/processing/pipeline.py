@@ -81,8 +81,7 @@ REPLY_KINDS = {
 }
 
 
-class ProcessingError(SmsError):
-    code = "processing_error"
+class ProcessingError(SmsError, code="processing_error"): ...
 
 
 class ProcessingOutcome(enum.StrEnum):

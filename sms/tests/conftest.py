@@ -9,6 +9,15 @@ import pytest
 
 
 @pytest.fixture
+def verified() -> Any:
+    """The fixtures' sender (``webhook_client.SENDER``), linked to a user and verified."""
+    from sms.tests.factories import phone_number_create
+    from sms.tests.webhook_client import SENDER
+
+    return phone_number_create(number=SENDER, verified=True)
+
+
+@pytest.fixture
 def fake_speech(settings: Any) -> Iterator[Any]:
     """A running fake Speech-to-Text REST API; settings point the real client at it."""
     from devkit.fakes.speech import FakeSpeech

@@ -289,6 +289,7 @@ def test_ipv4_embedded_in_ipv6_is_judged_as_the_ipv4_address(address, allowed):
 
 
 def test_twilio_credentials_never_travel_over_plain_http_to_a_public_host(settings):
+    from sms.clients.http import HttpPolicy
     from sms.clients.media import DownloadPolicy, MediaClient
 
     policy = DownloadPolicy(
@@ -296,11 +297,10 @@ def test_twilio_credentials_never_travel_over_plain_http_to_a_public_host(settin
         allow_private_ips=False,
         credentials_netloc="api.twilio.com",
         auth=("AC1", "token"),
-        connect_timeout=0.01,
-        read_timeout=0.01,
+        http=HttpPolicy(pool_size=1, connect_timeout=0.01, read_timeout=0.01, retries=1),
     )
     sent: list[Any] = []
-    client = MediaClient(policy=policy, pool_size=1)
+    client = MediaClient(policy=policy)
 
     def record(url: str, **kwargs: Any) -> Any:
         sent.append(kwargs["auth"])  # what would go on the wire; nothing leaves the test

@@ -3,32 +3,18 @@ against the Twilio fake), inbound MessagingServiceSid is stored and may be requi
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from devkit.fakes.twilio import FakeTwilio
-from devkit.payloads import load_payload, with_new_sid
 from sms.clients.twilio import get_twilio_client
 from sms.models import InboundMessage, OutboundMessage
 from sms.relay import outbox_dispatch
-from sms.tests.factories import phone_number_create
-from sms.tests.webhook_client import post_webhook
+from sms.tests.webhook_client import SENDER, post_webhook, sms
 
 pytestmark = pytest.mark.django_db
 
-SENDER = "+14155550100"
 SERVICE = "MG9752274e9e519418a7406176694466fa"
-
-
-@pytest.fixture
-def verified() -> Any:
-    return phone_number_create(number=SENDER, verified=True)
-
-
-def sms(**overrides: str) -> dict[str, str]:
-    return with_new_sid(load_payload("inbound_sms__plain", **overrides))
 
 
 def test_sends_go_through_the_messaging_service_when_set(settings, fake_twilio: FakeTwilio) -> None:

@@ -179,24 +179,31 @@ def test_too_large_fails_at_once(pipeline, settings, media_temp_dir):
     assert pipeline.deleted_media == []
 
 
-def test_unsupported_attachment_fails_with_its_reply(pipeline):
-    message = mms_message_create(pipeline, media=[(b"%PDF-1.7\n" + b"x" * 100, "application/pdf")])
+@pytest.mark.parametrize(
+    ("attachment", "code", "reply"),
+    [
+        pytest.param(
+            (b"%PDF-1.7\n" + b"x" * 100, "application/pdf"),
+            "unsupported_type",
+            "Sorry, we can't read that kind of attachment",
+            id="unsupported_attachment",
+        ),
+        pytest.param(
+            (b"#!AMR\n" + b"\x07" * 50, "audio/amr"),
+            "could_not_transcribe",
+            "Sorry, we couldn't make out that voice note",
+            id="corrupt_voice_note",
+        ),
+    ],
+)
+def test_an_unreadable_attachment_fails_at_once_with_its_reply(pipeline, attachment, code, reply):
+    message = mms_message_create(pipeline, media=[attachment])
 
     inbound_message_process_task.delay(message.pk)
 
     message.refresh_from_db()
-    assert (message.status, message.error_code, message.attempts) == ("failed", "unsupported_type", 1)
-    assert pipeline.sent[0].body.startswith("Sorry, we can't read that kind of attachment")
-
-
-def test_corrupt_voice_note_fails_as_could_not_transcribe(pipeline):
-    message = mms_message_create(pipeline, media=[(b"#!AMR\n" + b"\x07" * 50, "audio/amr")])
-
-    inbound_message_process_task.delay(message.pk)
-
-    message.refresh_from_db()
-    assert (message.status, message.error_code, message.attempts) == ("failed", "could_not_transcribe", 1)
-    assert pipeline.sent[0].body.startswith("Sorry, we couldn't make out that voice note")
+    assert (message.status, message.error_code, message.attempts) == ("failed", code, 1)
+    assert pipeline.sent[0].body.startswith(reply)
 
 
 def test_silence_fails_as_could_not_transcribe(pipeline, fake_speech):

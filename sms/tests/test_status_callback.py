@@ -206,14 +206,21 @@ def test_verification_code_shows_delivered_or_undelivered(
     assert (shown_status.last_send_status, shown_status.last_send_error) == (shown, error)
 
 
-def test_a_superseded_codes_receipt_does_not_touch_the_new_code(
-    settings: Any, fake_twilio: FakeTwilio, django_capture_on_commit_callbacks: Any
-) -> None:
+def _code_reissued(settings: Any, django_capture_on_commit_callbacks: Any, *, sent: bool) -> tuple[PhoneNumber, str]:
+    """A verification code texted, then a new one issued (and texted too if ``sent``): the number's
+    row and the first code's SID."""
     settings.SMS_VERIFICATION_RESEND_COOLDOWN = 0
     phone = _verification(django_capture_on_commit_callbacks)
     old_sid = phone.last_send_sid
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=sent):
         phone_number_link(user=phone.user, number=NUMBER)
+    return phone, old_sid
+
+
+def test_a_superseded_codes_receipt_does_not_touch_the_new_code(
+    settings: Any, fake_twilio: FakeTwilio, django_capture_on_commit_callbacks: Any
+) -> None:
+    phone, old_sid = _code_reissued(settings, django_capture_on_commit_callbacks, sent=True)
     _post(_callback(settings, old_sid, "undelivered", "30003"))
     phone.refresh_from_db()
     assert phone.last_send_sid != old_sid
@@ -223,11 +230,7 @@ def test_a_superseded_codes_receipt_does_not_touch_the_new_code(
 def test_an_old_codes_receipt_arriving_before_the_new_code_is_sent_changes_nothing(
     settings: Any, fake_twilio: FakeTwilio, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.SMS_VERIFICATION_RESEND_COOLDOWN = 0
-    phone = _verification(django_capture_on_commit_callbacks)
-    old_sid = phone.last_send_sid
-    with django_capture_on_commit_callbacks(execute=False):  # the new code is issued, not yet sent
-        phone_number_link(user=phone.user, number=NUMBER)
+    phone, old_sid = _code_reissued(settings, django_capture_on_commit_callbacks, sent=False)
     assert _post(_callback(settings, old_sid, "delivered"))["X-SMS-Outcome"] == "applied"
     phone.refresh_from_db()
     assert (phone.last_send_status, phone.last_send_sid) == (SendStatus.PENDING, "")

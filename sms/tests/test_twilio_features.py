@@ -3,8 +3,6 @@ other than SMS, and what each message costs in texts."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
@@ -13,21 +11,9 @@ from devkit.payloads import load_payload, with_new_sid
 from sms.models import InboundMessage, OptOut, OutboundMessage
 from sms.relay import outbox_dispatch
 from sms.senders import number_is_opted_out
-from sms.tests.factories import phone_number_create
-from sms.tests.webhook_client import post_webhook, reply_text
+from sms.tests.webhook_client import SENDER, post_webhook, reply_text, sms
 
 pytestmark = pytest.mark.django_db
-
-SENDER = "+14155550100"
-
-
-@pytest.fixture
-def verified() -> Any:
-    return phone_number_create(number=SENDER, verified=True)
-
-
-def sms(**overrides: str) -> dict[str, str]:
-    return with_new_sid(load_payload("inbound_sms__plain", **overrides))
 
 
 # --- Advanced Opt-Out -------------------------------------------------------------------------
@@ -45,9 +31,21 @@ def test_opt_out_type_stop_with_a_translated_keyword_opts_out(verified, body: st
     assert OptOut.objects.get(number=SENDER).keyword == body.upper()[:16]
 
 
-def test_opt_out_type_start_with_a_translated_keyword_opts_back_in(verified) -> None:
-    post_webhook(Client(), sms(Body="Arrêt", OptOutType="STOP"))
-    response = post_webhook(Client(), sms(Body="Comenzar", OptOutType="START"))
+@pytest.mark.parametrize(
+    ("stop", "start"),
+    [
+        pytest.param(
+            {"Body": "Arrêt", "OptOutType": "STOP"},
+            {"Body": "Comenzar", "OptOutType": "START"},
+            id="translated_keywords",
+        ),
+        # A custom keyword set: Twilio says START although the body is on our STOP list.
+        pytest.param({"Body": "STOP"}, {"Body": "cancel", "OptOutType": "START"}, id="authoritative_over_the_body"),
+    ],
+)
+def test_opt_out_type_start_opts_back_in(verified, stop: dict[str, str], start: dict[str, str]) -> None:
+    post_webhook(Client(), sms(**stop))
+    response = post_webhook(Client(), sms(**start))
     assert response["X-SMS-Outcome"] == "opted_in"
     assert not number_is_opted_out(number=SENDER)
 
@@ -56,14 +54,6 @@ def test_opt_out_type_help_with_a_translated_keyword_is_help(verified) -> None:
     response = post_webhook(Client(), sms(Body="Ayuda", OptOutType="HELP"))
     assert response["X-SMS-Outcome"] == "help"
     assert list(InboundMessage.objects.values_list("status", "outcome")) == [("processed", "keyword_help")]
-
-
-def test_opt_out_type_is_authoritative_over_the_body(verified) -> None:
-    """Twilio says START although the body is on our STOP list (a custom keyword set): START."""
-    post_webhook(Client(), sms(Body="STOP"))
-    response = post_webhook(Client(), sms(Body="cancel", OptOutType="START"))
-    assert response["X-SMS-Outcome"] == "opted_in"
-    assert not number_is_opted_out(number=SENDER)
 
 
 def test_unknown_opt_out_type_falls_back_to_the_body(verified) -> None:

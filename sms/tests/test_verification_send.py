@@ -50,17 +50,24 @@ def test_send_is_enqueued_on_commit_only(django_capture_on_commit_callbacks, fak
     assert PhoneNumber.objects.get(pk=phone.pk).last_send_status == SendStatus.SENT
 
 
-def test_transient_error_that_outlasts_the_http_retries_is_recorded_as_failed(
-    django_capture_on_commit_callbacks, fake_twilio: FakeTwilio
+@pytest.mark.parametrize(
+    ("status", "code", "times", "error", "requests_made"),
+    [
+        # Eager (no worker): the HTTP client's retries (1 try + 3) are all there is; the request
+        # does not fail.
+        pytest.param(503, None, 100, "twilio_unavailable", 4, id="transient_error_that_outlasts_the_http_retries"),
+        pytest.param(400, 21211, 1, "invalid_number_21211", 1, id="invalid_number"),
+    ],
+)
+def test_a_send_twilio_does_not_take_is_recorded_as_failed(
+    django_capture_on_commit_callbacks, fake_twilio: FakeTwilio, status, code, times, error, requests_made
 ) -> None:
-    """Eager (no worker): the HTTP client's retries are all there is; the request does not fail."""
     phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
-    fake_twilio.fail_next(503, times=100)
+    fake_twilio.fail_next(status, code=code, times=times)
     _run_send(callbacks)
     phone.refresh_from_db()
-    assert phone.last_send_status == SendStatus.FAILED
-    assert phone.last_send_error == "twilio_unavailable"
-    assert len(fake_twilio.server.requests) == 4  # 1 try + 3 HTTP retries
+    assert (phone.last_send_status, phone.last_send_error, phone.opted_out_at) == (SendStatus.FAILED, error, None)
+    assert len(fake_twilio.server.requests) == requests_made
     assert fake_twilio.sent == []
 
 
@@ -102,17 +109,6 @@ def test_unsubscribed_recipient_marks_the_number_opted_out(
     assert phone.last_send_error == "twilio_21610"
     assert len(fake_twilio.server.requests) == 1  # permanent: never retried
     assert number_is_opted_out(number=NUMBER) is True  # the cache was invalidated
-
-
-def test_invalid_number_is_a_permanent_failure(django_capture_on_commit_callbacks, fake_twilio: FakeTwilio) -> None:
-    phone, callbacks = _issue_code(django_capture_on_commit_callbacks)
-    fake_twilio.fail_next(400, code=21211)
-    _run_send(callbacks)
-    phone.refresh_from_db()
-    assert phone.last_send_status == SendStatus.FAILED
-    assert phone.last_send_error == "invalid_number_21211"
-    assert phone.opted_out_at is None
-    assert len(fake_twilio.server.requests) == 1
 
 
 def test_last_send_status_is_shown_by_the_status_selector(

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +10,7 @@ from devkit.fakes.twilio import FakeTwilio
 from sms.models import PhoneNumber, SendStatus
 from sms.services.linking import phone_number_link
 from sms.tests.factories import user_create
-from smsgateway.celery import app
-from tests.live import ROOT, server_env
+from tests.worker import CeleryWorker
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -30,52 +25,15 @@ def _wait_for_status(phone_id: int, statuses: set[str], timeout: float = 60.0) -
     raise AssertionError(f"send status still {status!r} after {timeout}s")
 
 
-def test_worker_retries_with_backoff_until_twilio_takes_the_code(fake_twilio: FakeTwilio, settings) -> None:
+def test_worker_retries_with_backoff_until_twilio_takes_the_code(fake_twilio: FakeTwilio, real_broker: None) -> None:
     # The first run exhausts the HTTP client's retries (4 requests); the worker retries later.
     fake_twilio.fail_next(503, times=5)
-    log = tempfile.NamedTemporaryFile(prefix="smsgw-celery-", suffix=".log", delete=False)
-    env = server_env(
-        CELERY_TASK_ALWAYS_EAGER="false",
-        TWILIO_API_BASE_URL=fake_twilio.url,
-        SMS_VERIFICATION_SEND_RETRY_DELAY="0.5",
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "smsgateway",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            "sms",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    was_eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
+    env = {"TWILIO_API_BASE_URL": fake_twilio.url, "SMS_VERIFICATION_SEND_RETRY_DELAY": "0.5"}
+    with CeleryWorker(pool="solo", env=env) as worker:
         phone = phone_number_link(user=user_create(), number="+14155550123").phone_number
         status = _wait_for_status(phone.pk, {SendStatus.SENT, SendStatus.FAILED})
-        output = Path(log.name).read_text(errors="replace")
-        assert status == SendStatus.SENT, output
-        assert "Retry in" in output, output
-        assert len(fake_twilio.sent) == 1
-        assert len(fake_twilio.server.requests) == 6  # 4 in the first run, 2 in the retry
-    finally:
-        app.conf.task_always_eager = was_eager
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        output = worker.output()
+    assert status == SendStatus.SENT, output
+    assert "Retry in" in output, output
+    assert len(fake_twilio.sent) == 1
+    assert len(fake_twilio.server.requests) == 6  # 4 in the first run, 2 in the retry

@@ -17,24 +17,13 @@ from sms.models import InboundMessage, MediaAttachment, OptOut
 from sms.relay import outbox_dispatch
 from sms.senders import number_is_opted_out, sender_get
 from sms.tests.factories import phone_number_create
-from sms.tests.webhook_client import TEST_URL, post_webhook, reply_text, sign
+from sms.tests.webhook_client import PATH, SENDER, TEST_URL, post_webhook, reply_text, sign, sms
 
 pytestmark = pytest.mark.django_db
-
-SENDER = "+14155550100"
 
 
 def counter(name: str, **labels: str) -> float:
     return metrics.sample_total(name, labels)
-
-
-@pytest.fixture
-def verified() -> Any:
-    return phone_number_create(number=SENDER, verified=True)
-
-
-def sms(**overrides: str) -> dict[str, str]:
-    return with_new_sid(load_payload("inbound_sms__plain", **overrides))
 
 
 # --- accepted --------------------------------------------------------------------------------
@@ -160,46 +149,35 @@ def test_foreign_account_is_403_even_when_signed(verified):
     assert counter("smsgw_webhook_signature_failures_total", reason="foreign_account") == before + 1
 
 
-def test_public_url_setting_is_what_is_signed(verified, settings):
-    settings.SMS_WEBHOOK_PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
-    params = sms()
-    assert post_webhook(Client(), params)["X-SMS-Outcome"] == "forbidden"  # signed for the internal URL
-    params = sms()
-    response = post_webhook(Client(), params, signed_url="https://sms.example.com/api/sms/webhook")
+PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "path", "signed_url"),
+    [
+        pytest.param(PUBLIC_URL, PATH, PUBLIC_URL, id="the_public_url_setting"),
+        pytest.param(PUBLIC_URL, PATH + "?region=us&tenant=a", PUBLIC_URL + "?region=us&tenant=a", id="query_string"),
+        pytest.param("", PATH + "?x=1", TEST_URL + "?x=1", id="request_url_with_query_string_without_public_url"),
+        pytest.param(PUBLIC_URL, PATH, "https://sms.example.com:443/api/sms/webhook", id="explicit_443_port"),
+    ],
+)
+def test_a_signature_over_the_url_twilio_called_validates(verified, settings, public_url, path, signed_url):
+    settings.SMS_WEBHOOK_PUBLIC_URL = public_url
+    response = post_webhook(Client(), sms(), path=path, signed_url=signed_url)
     assert response["X-SMS-Outcome"] == "accepted"
 
 
-def test_query_string_is_part_of_the_signed_url(verified, settings):
-    settings.SMS_WEBHOOK_PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
-    params = sms()
-    response = post_webhook(
-        Client(),
-        params,
-        path="/api/sms/webhook?region=us&tenant=a",
-        signed_url="https://sms.example.com/api/sms/webhook?region=us&tenant=a",
-    )
-    assert response["X-SMS-Outcome"] == "accepted"
-    params = sms()
-    response = post_webhook(
-        Client(),
-        params,
-        path="/api/sms/webhook?region=us&tenant=b",
-        signed_url="https://sms.example.com/api/sms/webhook?region=us&tenant=a",
-    )
-    assert response.status_code == 403
-
-
-def test_query_string_on_request_url_without_public_url(verified):
-    params = sms()
-    response = post_webhook(Client(), params, path="/api/sms/webhook?x=1")
-    assert response["X-SMS-Outcome"] == "accepted"
-
-
-def test_signature_over_explicit_443_port_validates(verified, settings):
-    settings.SMS_WEBHOOK_PUBLIC_URL = "https://sms.example.com/api/sms/webhook"
-    params = sms()
-    response = post_webhook(Client(), params, signed_url="https://sms.example.com:443/api/sms/webhook")
-    assert response["X-SMS-Outcome"] == "accepted"
+@pytest.mark.parametrize(
+    ("path", "signed_url"),
+    [
+        pytest.param(PATH, TEST_URL, id="the_internal_url_when_a_public_url_is_set"),
+        pytest.param(PATH + "?region=us&tenant=b", PUBLIC_URL + "?region=us&tenant=a", id="another_query_string"),
+    ],
+)
+def test_a_signature_over_another_url_is_refused(verified, settings, path, signed_url):
+    settings.SMS_WEBHOOK_PUBLIC_URL = PUBLIC_URL
+    response = post_webhook(Client(), sms(), path=path, signed_url=signed_url)
+    assert (response.status_code, response["X-SMS-Outcome"]) == (403, "forbidden")
 
 
 def test_forwarded_proto_counts_only_when_proxies_are_trusted(verified, settings):

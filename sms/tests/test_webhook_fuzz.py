@@ -9,13 +9,11 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms.tests.factories import phone_number_create
-from sms.tests.webhook_client import post_webhook
+from sms.tests.webhook_client import SENDER, post_webhook
 from sms.webhook.payload import WebhookPayloadError, inbound_sms_parse
 
 pytestmark = pytest.mark.django_db
 
-SENDER = "+14155550100"
 ODD = ["", "0", "1", "10", "11", "-1", "\u00b2", "\u0663", "\x00", "9" * 30, " 2 ", "1e3"]
 
 # Text that stresses what PostgreSQL and the parser refuse: NUL, other controls, Unicode digits,
@@ -76,8 +74,3 @@ def test_signed_random_forms_never_get_a_5xx(form, verified):
     response = post_webhook(Client(), form)
     assert response.status_code < 500, (form, response.content)
     assert response.status_code in (200, 400, 403), (form, response.content)
-
-
-@pytest.fixture
-def verified():
-    return phone_number_create(number=SENDER, verified=True)

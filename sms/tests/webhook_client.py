@@ -9,10 +9,16 @@ from xml.etree import ElementTree
 from django.conf import settings
 from django.test import Client, TestCase
 
-from devkit.payloads import twilio_signature
+from devkit.payloads import load_payload, twilio_signature, with_new_sid
 
 PATH = "/api/sms/webhook"
 TEST_URL = "http://testserver" + PATH
+SENDER = "+14155550100"  # the From of the inbound_sms__ fixtures
+
+
+def sms(**overrides: str) -> dict[str, str]:
+    """A new delivery (its own MessageSid) of the plain inbound SMS fixture, with ``overrides``."""
+    return with_new_sid(load_payload("inbound_sms__plain", **overrides))
 
 
 def sign(url: str, params: dict[str, str], token: str | None = None, algorithm: str | None = None) -> str:

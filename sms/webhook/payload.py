@@ -26,11 +26,8 @@ MAX_MEDIA_URL = 1024
 MAX_CONTENT_TYPE = 128
 
 
-class WebhookPayloadError(SmsError):
+class WebhookPayloadError(SmsError, code="invalid_payload", status_code=400):
     """The webhook parameters are not a valid Twilio message."""
-
-    status_code = 400
-    code = "invalid_payload"
 
 
 class TwilioForm(MultiValueDict[str, str]):

@@ -29,11 +29,8 @@ from sms.exceptions import SmsError
 from sms.masking import mask_phone
 
 
-class SignatureError(SmsError):
+class SignatureError(SmsError, code="bad_signature", status_code=403):
     """The request is not signed by our Twilio account."""
-
-    status_code = 403
-    code = "bad_signature"
 
 
 def webhook_url(request: HttpRequest, public_url: str | None = None) -> str:

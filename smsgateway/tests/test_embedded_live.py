@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, run_python
 
 pytestmark = pytest.mark.live
 
@@ -22,9 +21,7 @@ SENDER = "+14155550100"
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_python("manage.py", *args, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

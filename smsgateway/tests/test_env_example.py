@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from smsgateway.tests.test_settings_docs import _variables as settings_variables
+from tests.live import run_python
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEY_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -51,13 +50,7 @@ def _settings(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in known}
     env.update(extra)
     env["PYTHONHASHSEED"] = "0"  # sets print in one order
-    out = subprocess.run(
-        [sys.executable, "-c", _DUMP, "smsgateway.settings.local"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    out = run_python("-c", _DUMP, "smsgateway.settings.local", env=env)
     assert out.returncode == 0, out.stderr
     return dict(json.loads(out.stdout))
 

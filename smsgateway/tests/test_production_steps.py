@@ -20,7 +20,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.live import free_port
+from tests.live import free_port, run_python
 
 pytestmark = [pytest.mark.live]
 
@@ -160,13 +160,6 @@ def test_deploy_check_fails_without_the_static_manifest(tmp_path: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "smsgateway.settings.production",
         "DJANGO_ALLOWED_HOSTS": "sms.example.com",
     }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python("manage.py", "check", "--deploy", env=env)
     assert done.returncode != 0
     assert "smsgateway.E001" in done.stderr

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REQUIRED_ENV = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+from tests.live import run_python
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+REQUIRED_ENV = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
 
 FULL_ENV = {
     "DJANGO_SECRET_KEY": "x" * 50,
@@ -28,7 +27,7 @@ def _settings_probe(settings_module: str, env: dict[str, str], expr: str) -> sub
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = settings_module
     code = f"import django; django.setup(); from django.conf import settings; print(repr(({expr},)))"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+    return run_python("-c", code, env=clean)
 
 
 @pytest.mark.parametrize("missing", REQUIRED_ENV)
@@ -65,37 +64,17 @@ def test_deploy_check_is_clean_with_the_documented_production_environment(tmp_pa
     }
     clean = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV and not k.startswith("DJANGO_")}
     # As the README's steps do before serving: the deploy check wants the static manifest.
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=ROOT,
-        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "smsgateway.settings.production"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    production = {**clean, **env, "DJANGO_SETTINGS_MODULE": "smsgateway.settings.production"}
+    collected = run_python("manage.py", "collectstatic", "--noinput", env=production, timeout=240)
     assert collected.returncode == 0, collected.stderr
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "smsgateway.settings.production"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=production)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("entry", ["import smsgateway.wsgi", "import smsgateway.asgi", "import smsgateway.celery"])
 def test_servers_default_to_production_settings_and_refuse_to_boot_without_secrets(entry: str) -> None:
     clean = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV and not k.startswith("DJANGO_")}
-    result = subprocess.run(
-        [sys.executable, "-c", f"{entry}; from django.conf import settings; settings.DEBUG"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", f"{entry}; from django.conf import settings; settings.DEBUG", env=clean)
     assert result.returncode != 0
     assert "Production settings need these environment variables" in result.stderr
 
