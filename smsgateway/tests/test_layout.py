@@ -5,6 +5,7 @@ test code in ``tests/``."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +133,37 @@ def test_metric_series_are_named_through_their_metric_objects() -> None:
 def test_the_image_leaves_the_test_code_out() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {"tests", "**/tests", "conftest.py"} <= ignored
+
+
+def _architecture_references() -> tuple[set[str], set[str]]:
+    """The paths (``sms/relay.py``, ``devkit/fakes/``) and dotted names (``sms.senders.sender_forget``)
+    that docs/ARCHITECTURE.md names in backticks; placeholders (``sms/api/<area>.py``) left out."""
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    tokens = {t.split(" ")[0].rstrip(",.:") for t in re.findall(r"`([^`\n]+)`", text)}
+    tokens = {t for t in tokens if not re.search(r"[<>*(){}=\"']", t)}
+    # A path starts at a folder of the repository (not a URL path such as api/user/phone-number).
+    paths = {t for t in tokens if re.fullmatch(r"[a-z_]+(/[\w.-]+)*/?", t) and (ROOT / t.split("/")[0]).is_dir()}
+    packages = "|".join(RUNTIME_PACKAGES)
+    dotted = {t for t in tokens if re.fullmatch(rf"(?:{packages})(\.\w+)+", t)}
+    return paths, dotted
+
+
+def test_every_module_the_architecture_page_names_exists() -> None:
+    paths, dotted = _architecture_references()
+    assert len(paths) > 40 and dotted, "the page names the tree"
+    assert sorted(p for p in paths if not (ROOT / p).exists()) == []
+    missing = []
+    for name in dotted:
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            base = ROOT.joinpath(*parts[:cut])
+            module = base.with_suffix(".py") if base.with_suffix(".py").exists() else base / "__init__.py"
+            if module.exists():
+                rest = parts[cut:]
+                # What follows the module is a name it defines (a class, function or constant).
+                if rest and not re.search(rf"^\s*(?:class|def|async def)?\s*{rest[0]}\b", module.read_text(), re.M):
+                    missing.append(name)
+                break
+        else:
+            missing.append(name)
+    assert sorted(missing) == []
