@@ -50,21 +50,24 @@ def kind(cmd: str, database: str) -> str:
     """gunicorn, redis, postgres (the bench database's backends and the server's own background
     processes), or other: wrk, and whatever else runs on the machine, other databases' backends
     included (tests of other checkouts share this PostgreSQL)."""
-    if "gunicorn" in cmd or "redis" in cmd:
-        return "gunicorn" if "gunicorn" in cmd else "redis"
+    for name in ("gunicorn", "redis"):
+        if name in cmd:
+            return name
     if cmd.startswith("postgres"):
         is_backend = cmd.startswith("postgres: ") and "(" in cmd  # "postgres: user db host(port) state"
         return "postgres" if not is_backend or f" {database} " in cmd else "other"
     return "other"
 
 
-def measure(path: str, url: str, lines: Path, args: argparse.Namespace, database: str, skip: int) -> dict[str, float]:
+def measure(
+    path: str, url: str, lines: Path, args: argparse.Namespace, *, database: str, server_pid: int, skip: int
+) -> dict[str, float]:
     """One wrk run on ``url``: requests/s and CPU ms per request for each kind of process."""
     spy = None
     if args.py_spy:
         out = ROOT / "var" / "bench" / f"py-spy-{path}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
-        record = ["py-spy", "record", "--pid", str(args.server_pid), "--subprocesses", "--gil", "--nonblocking"]
+        record = ["py-spy", "record", "--pid", str(server_pid), "--subprocesses", "--gil", "--nonblocking"]
         spy = subprocess.Popen(
             [*record, "--format", "raw", "-r", "200", "-d", str(args.seconds - 2), "-o", str(out)],
             stdout=subprocess.DEVNULL,
@@ -113,7 +116,6 @@ def main() -> None:
                 signature, body = webhook.signed_line(webhook.payload(sender, f"cpu note {k} {time.time()}"))
                 f.write(f"{signature}\t{body}\n")
     server = webhook.start_server(env, port, work / "gunicorn.log")
-    args.server_pid = server.pid
     base = f"http://127.0.0.1:{port}"
     urls = {path: base + ("/bench/twiml" if path == "bare" else "/api/sms/webhook") for path in args.paths}
     rows: dict[str, list[dict[str, float]]] = {path: [] for path in args.paths}
@@ -123,7 +125,10 @@ def main() -> None:
         for n in range(args.rounds):
             for path in args.paths:
                 # Each round sends new lines: a later round must not replay stored MessageSids.
-                rows[path].append(measure(path, urls[path], files[path], args, database, skip=n * args.seconds * 5000))
+                skip = n * args.seconds * 5000
+                rows[path].append(
+                    measure(path, urls[path], files[path], args, database=database, server_pid=server.pid, skip=skip)
+                )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -6,9 +6,9 @@ task set a message's MessageSid and id, and the Celery signals in ``smsgateway/c
 each task's id and the context fields among its keyword arguments. Celery's "Task … received"
 line is logged in the worker's main process, outside any task: ``ContextFilter`` reads those
 fields from the task arguments Celery attaches to the record. It copies the fields onto every
-record: the ``plain`` format shows them after the message (``[message_sid=SM… message_id=12 task_id=…]``), ``JsonFormatter``
-(``LOG_FORMAT=json``) writes one JSON object per line with timestamp, level, logger, message,
-process and the context fields.
+record: the ``plain`` format shows them after the message
+(``[message_sid=SM… message_id=12 task_id=…]``), ``JsonFormatter`` (``LOG_FORMAT=json``) writes
+one JSON object per line with timestamp, level, logger, message, process and the context fields.
 
 No Django import here: gunicorn's config loads it before Django is set up.
 """
