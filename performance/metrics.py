@@ -119,6 +119,9 @@ CACHE_HITS = Counter("smsgw_cache_hits", "Named cache hits.", ["cache"])
 CACHE_MISSES = Counter("smsgw_cache_misses", "Named cache misses.", ["cache"])
 CACHE_SETS = Counter("smsgw_cache_sets", "Named cache writes.", ["cache"])
 CACHE_ERRORS = Counter("smsgw_cache_errors", "Named cache operations that failed (backend down).", ["cache"])
+CACHE_LOCAL_HITS = Counter(
+    "smsgw_cache_local_hits", "Named cache hits answered by the process's near cache, without Redis.", ["cache"]
+)
 
 # --- Queue and pools --------------------------------------------------------------------
 QUEUE_DEPTH = Gauge(

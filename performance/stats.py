@@ -70,6 +70,7 @@ def cache_stats_list(delta: Totals | None = None, lifetime: Totals | None = None
                 "sets": int(total(delta, metrics.sample_name(metrics.CACHE_SETS), cache=name)),
                 "errors": int(total(delta, metrics.sample_name(metrics.CACHE_ERRORS), cache=name)),
                 "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
+                "local_hits": int(total(delta, metrics.sample_name(metrics.CACHE_LOCAL_HITS), cache=name)),
                 "live_entries": cache.live_entries() if cache else None,
                 "lifetime_hits": int(total(lifetime, metrics.sample_name(metrics.CACHE_HITS), cache=name)),
                 "lifetime_misses": int(total(lifetime, metrics.sample_name(metrics.CACHE_MISSES), cache=name)),

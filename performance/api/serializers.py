@@ -93,6 +93,7 @@ class CacheStatsSerializer(serializers.Serializer):
     sets = serializers.IntegerField()
     errors = serializers.IntegerField()  # type: ignore[assignment]
     hit_rate = serializers.FloatField(allow_null=True, help_text="hits / (hits + misses); null before any lookup")
+    local_hits = serializers.IntegerField(help_text="of the hits, those answered by a process's near cache, not Redis")
     live_entries = serializers.IntegerField(allow_null=True, help_text="keys alive now (SCAN)")
     lifetime_hits = serializers.IntegerField()
     lifetime_misses = serializers.IntegerField()

@@ -1,5 +1,7 @@
 """The hot-path budget for a cached, verified sender (docs/PERFORMANCE.md): 0 database reads,
-one write transaction, at most 2 Redis round trips, and no broker publish (the relay does that)."""
+one write transaction, at most 2 Redis round trips, and no broker publish (the relay does that).
+Once this process's near cache holds the sender (performance/nearcache.py), one round trip; an
+unknown sender texting again costs none."""
 
 from __future__ import annotations
 
@@ -91,3 +93,31 @@ def test_cached_verified_sender_costs_two_redis_round_trips_and_no_publish() -> 
     assert commands == [b"MGET", b"EVALSHA"], commands
     assert celery_app.conf.task_always_eager is False
     assert InboundMessage.objects.get(message_sid=params["MessageSid"]).queued_at is None
+
+
+def _commands(sent: list[bytes]) -> list[bytes]:
+    return [c.split(b"\r\n")[2].upper() for c in sent]
+
+
+def test_a_sender_in_the_near_cache_costs_only_the_rate_limit_script() -> None:
+    phone_number_create(number=SENDER, verified=True)
+    post_webhook(Client(), _sms())  # loads the sender from the database into Redis
+    post_webhook(Client(), _sms())  # reads it from Redis into this process's near cache
+    params = _sms()
+    with redis_round_trips() as sent:
+        response = post_webhook(Client(), params)
+    assert response["X-SMS-Outcome"] == "accepted"
+    assert _commands(sent) == [b"EVALSHA"], _commands(sent)
+    assert InboundMessage.objects.filter(message_sid=params["MessageSid"]).exists()
+
+
+def test_an_unknown_sender_texting_again_costs_no_round_trip() -> None:
+    stranger = {**_sms(), "From": "+14155550199"}
+    first = post_webhook(Client(), stranger)
+    assert first["X-SMS-Outcome"] == "unknown_sender" and b"<Message>" in first.content
+    post_webhook(Client(), with_new_sid(stranger))  # instructions went: read into the near cache
+    with redis_round_trips() as sent, CaptureQueriesContext(connection) as queries:
+        response = post_webhook(Client(), with_new_sid(stranger))
+    assert response["X-SMS-Outcome"] == "unknown_sender"
+    assert b"<Message>" not in response.content  # told once per interval, not again
+    assert sent == [] and queries.captured_queries == []

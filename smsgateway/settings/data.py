@@ -99,6 +99,11 @@ else:
 CACHE_PHONE_LOOKUP_TTL = env_int("CACHE_PHONE_LOOKUP_TTL", 900)
 CACHE_VERIFICATION_TTL = env_int("CACHE_VERIFICATION_TTL", 300)
 CACHE_RATE_LIMIT_TTL = env_int("CACHE_RATE_LIMIT_TTL", 60)
+# The near cache (performance/nearcache.py): each process keeps the named-cache entries it read,
+# and Redis tells it (CLIENT TRACKING, Redis >= 6) of every change. Bounded per process.
+CACHE_NEAR = env_bool("CACHE_NEAR", True)
+CACHE_NEAR_MAX_ENTRIES = env_int("CACHE_NEAR_MAX_ENTRIES", 10_000)
+CACHE_NEAR_MAX_AGE = env_float("CACHE_NEAR_MAX_AGE", 60.0)
 
 # django-cachalot: ORM read caching for read-mostly tables only. Messages, media and
 # enrichment items are written on every request and must never be cached here; phone
